@@ -1,0 +1,30 @@
+/* attacks/registry.c - every attack, by name. */
+#include <stddef.h>
+#include <string.h>
+
+#include "attacks/attack.h"
+
+extern const afl_attack_ops afl_attack_none;
+
+static const afl_attack_ops *const all[] = {
+    &afl_attack_none,
+};
+#define N_ATTACKS (sizeof all / sizeof all[0])
+
+static afl_component comps[N_ATTACKS];
+
+const afl_component *afl_attack_components(size_t *n)
+{
+    for (size_t i = 0; i < N_ATTACKS; i++)
+        comps[i] = all[i]->info;
+    *n = N_ATTACKS;
+    return comps;
+}
+
+const afl_attack_ops *afl_attack_find(const char *name)
+{
+    for (size_t i = 0; i < N_ATTACKS; i++)
+        if (strcmp(all[i]->info.name, name) == 0)
+            return all[i];
+    return NULL;
+}

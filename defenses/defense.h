@@ -1,0 +1,76 @@
+/* defenses/defense.h - the defense interface (DESIGN.md section 5).
+ *
+ * A defense sees one arriving update at a time and decides what the server
+ * does with it.  Sign convention (DESIGN.md section 4): updates are
+ * gradient-like and the server applies w <- w - lr * step.  A defense never
+ * learns which clients are malicious.
+ *
+ * Adding a defense = one new file defining a `const afl_defense_ops` plus one
+ * line in defenses/registry.c.
+ */
+#ifndef AFL_DEFENSE_H
+#define AFL_DEFENSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/config.h"
+#include "sim/err.h"
+#include "sim/param.h"
+
+typedef enum {
+    AFL_VERDICT_ACCEPTED = 0, /* applied as is (possibly inside an aggregate) */
+    AFL_VERDICT_REJECTED = 1, /* discarded */
+    AFL_VERDICT_HELD = 2,     /* buffered for a later aggregate */
+    AFL_VERDICT_WEIGHTED = 3  /* applied with a weight (decision.weight) */
+} afl_verdict;
+
+const char *afl_verdict_name(afl_verdict v);
+
+/* One arriving update.  All vectors have length d. */
+typedef struct afl_update {
+    int client;
+    int64_t base_version; /* version of the model the client trained on */
+    int64_t version;      /* current server version */
+    int64_t staleness;    /* version - base_version */
+    double time;          /* simulated arrival time */
+    const float *g;       /* the update (may hold NaN/Inf/huge values from an attacker) */
+    const float *w_base;  /* the model the client trained on */
+    const float *w_cur;   /* the current global model */
+} afl_update;
+
+typedef struct afl_decision {
+    afl_verdict verdict;
+    double score;  /* the defense's score of this update (NAN if it has none) */
+    double weight; /* weight given to the update (1 accepted, 0 rejected, NAN if held) */
+    int apply;     /* 1: step_out was written and the server applies w -= lr * step_out */
+    const char *note; /* optional static text explaining a non-finite or unusual case */
+} afl_decision;
+
+/* What a defense may use. */
+typedef struct afl_defense_ctx {
+    const afl_config *cfg; /* its own keys live in [defense] */
+    int n_clients;
+    size_t d;
+    double lr;
+    uint64_t seed;
+    /* Trusted server data (defenses with needs_trusted_data): gradient of the
+     * trusted-data loss at w into grad (d); returns the loss.  NULL otherwise. */
+    float (*trusted_grad)(void *env, const float *w, float *grad);
+    void *env;
+} afl_defense_ctx;
+
+typedef struct afl_defense_ops {
+    afl_component info;
+    int needs_trusted_data;
+    int (*create)(const afl_defense_ctx *ctx, void **state, afl_err *err);
+    /* Decides on u; writes step_out (d) and sets dec->apply when the model changes. */
+    int (*on_update)(void *state, const afl_update *u, float *step_out, afl_decision *dec,
+                     afl_err *err);
+    void (*destroy)(void *state);
+} afl_defense_ops;
+
+const afl_component *afl_defense_components(size_t *n);
+const afl_defense_ops *afl_defense_find(const char *name);
+
+#endif

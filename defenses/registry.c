@@ -1,0 +1,41 @@
+/* defenses/registry.c - every defense, by name. */
+#include <stddef.h>
+#include <string.h>
+
+#include "defenses/defense.h"
+
+extern const afl_defense_ops afl_defense_asyncsgd;
+
+static const afl_defense_ops *const all[] = {
+    &afl_defense_asyncsgd,
+};
+#define N_DEFENSES (sizeof all / sizeof all[0])
+
+static afl_component comps[N_DEFENSES];
+
+const afl_component *afl_defense_components(size_t *n)
+{
+    for (size_t i = 0; i < N_DEFENSES; i++)
+        comps[i] = all[i]->info;
+    *n = N_DEFENSES;
+    return comps;
+}
+
+const afl_defense_ops *afl_defense_find(const char *name)
+{
+    for (size_t i = 0; i < N_DEFENSES; i++)
+        if (strcmp(all[i]->info.name, name) == 0)
+            return all[i];
+    return NULL;
+}
+
+const char *afl_verdict_name(afl_verdict v)
+{
+    switch (v) {
+    case AFL_VERDICT_ACCEPTED: return "accepted";
+    case AFL_VERDICT_REJECTED: return "rejected";
+    case AFL_VERDICT_HELD: return "held";
+    case AFL_VERDICT_WEIGHTED: return "weighted";
+    }
+    return "?";
+}

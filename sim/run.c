@@ -1,0 +1,842 @@
+/* sim/run.c - one simulation run: world setup, the event loop in both clock
+ * modes, client updates, evaluation and logs (DESIGN.md sections 2, 3, 6).
+ *
+ * Round mode follows the delay model of AFLGuard / Zeno++ / SecureAFL
+ * (SecureAFL paper section 6.1, specs/secureafl.md section 4.3): each round one
+ * client chosen uniformly at random computes its update on the global model of
+ * tau versions ago, tau ~ U{0..min(tau_max, version)}.  Time mode is a
+ * continuous-time discrete-event simulation: staleness emerges from version
+ * counters.
+ */
+#include "sim/run.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attacks/attack.h"
+#include "data/dataset.h"
+#include "data/partition.h"
+#include "defenses/defense.h"
+#include "models/net.h"
+#include "models/npy.h"
+#include "sim/components.h"
+#include "sim/csvout.h"
+#include "sim/fsutil.h"
+#include "sim/progress.h"
+#include "sim/queue.h"
+#include "sim/rng.h"
+#include "sim/trace.h"
+#include "sim/versions.h"
+
+enum { EV_DONE = 1, EV_ONLINE = 2, EV_DROP = 3 };
+
+typedef struct {
+    afl_rng *rng; /* minibatch stream, created on first use */
+    int *perm;    /* permutation of the client's local examples */
+    int cursor;
+    int busy;
+    float speed;     /* time mode */
+    unsigned char straggler;
+} client_state;
+
+typedef struct run {
+    const afl_config *cfg;
+    uint64_t seed;
+    int time_mode;
+    int64_t rounds_target;
+    double max_time;
+    /* data */
+    afl_dataset train, test;
+    afl_partition part;
+    int n, m; /* clients, malicious clients (ids 0..m-1) */
+    client_state *cl;
+    /* model */
+    afl_net *net;
+    size_t d;
+    afl_ws *ws_train, *ws_eval;
+    float *w, *g, *step, *wloc, *gtmp, *xb;
+    int32_t *yb;
+    int batch, local_steps;
+    double lr, local_lr;
+    afl_versions *vs;
+    int64_t version, round;
+    double now;
+    /* components */
+    const afl_defense_ops *def;
+    void *def_state;
+    const afl_attack_ops *atk;
+    void *atk_state;
+    int64_t attack_start;
+    /* time mode */
+    afl_queue *q;
+    afl_dist speed, compute, network;
+    double slowdown;
+    int concurrency, running, random_select;
+    int *ready;
+    int ready_head, ready_len;
+    afl_trace trace;
+    int have_trace, drop_offline;
+    afl_rng *delay_rng, *sched_rng;
+    int64_t jobs_dropped;
+    /* outputs */
+    char dir[PATH_MAX];
+    afl_csv events, evalcsv;
+    int write_events;
+    int64_t eval_every;
+    double eval_every_time, next_eval_time;
+    int64_t last_eval_version;
+    double last_err, last_loss;
+    afl_progress prog;
+    /* status */
+    char status[256];
+} run;
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int path_join(char *out, const char *dir, const char *name, afl_err *err)
+{
+    if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
+        return afl_err_set(err, AFL_EIO, "path too long: %s/%s", dir, name);
+    return AFL_OK;
+}
+
+static int all_finite(const float *v, size_t n)
+{
+    /* (n) - a sum is finite iff every element is finite and no overflow happened;
+       check elementwise so huge-but-finite values are not misreported */
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
+static double l2norm(const float *v, size_t n)
+{
+    /* (n) -> scalar, in double, fixed order */
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)v[i] * (double)v[i];
+    return sqrt(s);
+}
+
+/* ---- clients ------------------------------------------------------------------------- */
+
+static int client_prepare(run *R, int i, afl_err *err)
+{
+    client_state *c = &R->cl[i];
+    if (c->rng)
+        return AFL_OK;
+    int cnt = R->part.offsets[i + 1] - R->part.offsets[i];
+    c->rng = afl_rng_create(R->seed, AFL_RNG_BATCH, (uint64_t)i);
+    c->perm = malloc((size_t)cnt * sizeof *c->perm);
+    if (!c->rng || !c->perm)
+        return afl_err_set(err, AFL_ENOMEM, "out of memory (client %d)", i);
+    memcpy(c->perm, R->part.idx + R->part.offsets[i], (size_t)cnt * sizeof *c->perm);
+    afl_rng_shuffle_int(c->rng, c->perm, (size_t)cnt);
+    c->cursor = 0;
+    return AFL_OK;
+}
+
+/* Gathers the client's next minibatch into xb (B, dim), yb (B): epochs over a
+ * shuffled copy of its data; a partial last batch of an epoch is skipped. */
+static int next_batch(run *R, int i)
+{
+    client_state *c = &R->cl[i];
+    int cnt = R->part.offsets[i + 1] - R->part.offsets[i];
+    int B = R->batch < cnt ? R->batch : cnt;
+    if (c->cursor + B > cnt) {
+        afl_rng_shuffle_int(c->rng, c->perm, (size_t)cnt);
+        c->cursor = 0;
+    }
+    int dim = R->train.dim;
+    for (int b = 0; b < B; b++) {
+        int e = c->perm[c->cursor + b];
+        memcpy(R->xb + (size_t)b * (size_t)dim, R->train.x + (size_t)e * (size_t)dim,
+               (size_t)dim * sizeof(float));
+        R->yb[b] = R->train.y[e];
+    }
+    c->cursor += B;
+    return B;
+}
+
+/* Client i's update on w_base into R->g (d): one minibatch gradient, or
+ * (w_base - w_E) / local_lr after E local SGD steps (DESIGN.md section 4). */
+static int client_update(run *R, int i, int64_t base_version, const float *w_base, afl_err *err)
+{
+    int rc = client_prepare(R, i, err);
+    if (rc)
+        return rc;
+    int attacking = i < R->m && R->round >= R->attack_start;
+    if (R->local_steps == 1) {
+        int B = next_batch(R, i);
+        if (attacking && R->atk->poison_batch)
+            R->atk->poison_batch(R->atk_state, i, R->xb, R->yb, B, R->cl[i].rng);
+        afl_net_loss_grad(R->net, R->ws_train, w_base, R->xb, R->yb, B, R->g);
+    } else {
+        memcpy(R->wloc, w_base, R->d * sizeof(float));
+        for (int e = 0; e < R->local_steps; e++) {
+            int B = next_batch(R, i);
+            if (attacking && R->atk->poison_batch)
+                R->atk->poison_batch(R->atk_state, i, R->xb, R->yb, B, R->cl[i].rng);
+            afl_net_loss_grad(R->net, R->ws_train, R->wloc, R->xb, R->yb, B, R->gtmp);
+            cblas_saxpy((int)R->d, (float)-R->local_lr, R->gtmp, 1, R->wloc, 1);
+        }
+        float inv = (float)(1.0 / R->local_lr);
+        for (size_t k = 0; k < R->d; k++)
+            R->g[k] = (w_base[k] - R->wloc[k]) * inv;
+    }
+    if (attacking && R->atk->craft) {
+        afl_attack_view v = {i, R->round, R->version, base_version, w_base, R->w};
+        R->atk->craft(R->atk_state, &v, R->g, R->cl[i].rng);
+    }
+    return AFL_OK;
+}
+
+/* ---- evaluation ---------------------------------------------------------------------- */
+
+static int evaluate(run *R, double time, afl_err *err)
+{
+    long correct = 0;
+    double loss = 0;
+    afl_net_evaluate(R->net, R->ws_eval, R->w, R->test.x, R->test.y, R->test.n, &correct, &loss);
+    R->last_err = 1.0 - (double)correct / (double)R->test.n;
+    R->last_loss = loss / (double)R->test.n;
+    R->last_eval_version = R->version;
+    afl_csv *c = &R->evalcsv;
+    afl_csv_real(c, time);
+    afl_csv_int(c, R->round);
+    afl_csv_int(c, R->version);
+    afl_csv_realf(c, R->last_err, 9);
+    afl_csv_realf(c, R->last_loss, 9);
+    int rc = afl_csv_end_row(c, err);
+    if (!rc)
+        rc = afl_csv_flush(c, err);
+    return rc;
+}
+
+/* ---- the server side of one arrival ------------------------------------------------- */
+
+static int publish(run *R)
+{
+    R->version++;
+    if (afl_versions_publish(R->vs, R->version, R->w) != 0)
+        return -1;
+    if (R->time_mode) {
+        afl_versions_release(R->vs, R->version - 1); /* the server's hold moves on */
+    } else {
+        int64_t tau_max = afl_cfg_int(R->cfg, "delay", "tau_max");
+        if (R->version - tau_max - 1 >= 0)
+            afl_versions_release(R->vs, R->version - tau_max - 1);
+    }
+    return 0;
+}
+
+static int arrival(run *R, int client, int64_t base_version, double time, afl_err *err)
+{
+    const float *w_base = afl_versions_get(R->vs, base_version);
+    if (!w_base)
+        return afl_err_set(err, AFL_EINTERNAL, "model version %lld is not held",
+                           (long long)base_version);
+    int rc = client_update(R, client, base_version, w_base, err);
+    if (rc)
+        return rc;
+    double norm = l2norm(R->g, R->d);
+    afl_update u = {client, base_version, R->version, R->version - base_version, time,
+                    R->g, w_base, R->w};
+    afl_decision dec = {AFL_VERDICT_ACCEPTED, NAN, NAN, 0, NULL};
+    rc = R->def->on_update(R->def_state, &u, R->step, &dec, err);
+    if (rc)
+        return rc;
+    int64_t version_at_arrival = R->version;
+    int nonfinite = 0;
+    if (dec.apply) {
+        cblas_saxpy((int)R->d, (float)-R->lr, R->step, 1, R->w, 1);
+        nonfinite = !all_finite(R->w, R->d);
+        if (publish(R) != 0)
+            return afl_err_set(err, AFL_ENOMEM, "out of memory storing model version %lld",
+                               (long long)R->version);
+    }
+    if (R->write_events) {
+        afl_csv *c = &R->events;
+        afl_csv_real(c, time);
+        afl_csv_int(c, R->round);
+        afl_csv_int(c, version_at_arrival);
+        afl_csv_int(c, client);
+        afl_csv_int(c, client < R->m);
+        afl_csv_int(c, base_version);
+        afl_csv_int(c, version_at_arrival - base_version);
+        afl_csv_realf(c, norm, 9);
+        afl_csv_realf(c, dec.score, 9);
+        afl_csv_str(c, afl_verdict_name(dec.verdict));
+        afl_csv_realf(c, dec.weight, 9);
+        if ((rc = afl_csv_end_row(c, err)))
+            return rc;
+    }
+    R->round++;
+    if (nonfinite) {
+        snprintf(R->status, sizeof R->status,
+                 "non-finite global model after round %lld (client %d, %s, update norm %g, "
+                 "defense %s)",
+                 (long long)(R->round - 1), client, client < R->m ? "malicious" : "benign", norm,
+                 R->def->info.name);
+        return afl_err_set(err, AFL_ENUMERIC, "%s; the run stopped there", R->status);
+    }
+    if (dec.apply && R->eval_every > 0 && R->version % R->eval_every == 0)
+        if ((rc = evaluate(R, time, err)))
+            return rc;
+    return AFL_OK;
+}
+
+/* ---- round mode ---------------------------------------------------------------------- */
+
+static int loop_round(run *R, afl_err *err)
+{
+    int64_t tau_max = afl_cfg_int(R->cfg, "delay", "tau_max");
+    while (R->round < R->rounds_target) {
+        int client = (int)afl_rng_below(R->sched_rng, (uint64_t)R->n);
+        int64_t hi = R->version < tau_max ? R->version : tau_max;
+        int64_t tau = (int64_t)afl_rng_below(R->sched_rng, (uint64_t)hi + 1);
+        R->now = (double)R->round;
+        int rc = arrival(R, client, R->version - tau, R->now, err);
+        if (rc)
+            return rc;
+        afl_progress_update(&R->prog, R->round, R->last_err);
+    }
+    R->now = (double)R->round;
+    return AFL_OK;
+}
+
+/* ---- time mode ----------------------------------------------------------------------- */
+
+static void make_ready(run *R, int c, double t)
+{
+    if (R->have_trace) {
+        double next = 0, until = 0;
+        if (!afl_trace_online(&R->trace, c, t, &next, &until)) {
+            if (isfinite(next))
+                afl_queue_push(R->q, next, EV_ONLINE, c, 0);
+            return;
+        }
+    }
+    R->ready[(R->ready_head + R->ready_len) % R->n] = c;
+    R->ready_len++;
+}
+
+static int start_job(run *R, int c, double t)
+{
+    client_state *cs = &R->cl[c];
+    double compute = afl_dist_sample(&R->compute, R->delay_rng);
+    double speed = cs->speed > 0 ? cs->speed : 1e-300;
+    double dur = compute / speed * (cs->straggler ? R->slowdown : 1.0) +
+                 afl_dist_sample(&R->network, R->delay_rng);
+    if (!isfinite(dur))
+        dur = 1e300;
+    afl_versions_acquire(R->vs, R->version);
+    cs->busy = 1;
+    R->running++;
+    double end = t + dur;
+    if (R->have_trace && R->drop_offline) {
+        double next = 0, until = INFINITY;
+        afl_trace_online(&R->trace, c, t, &next, &until);
+        if (end > until)
+            return afl_queue_push(R->q, until, EV_DROP, c, R->version);
+    }
+    return afl_queue_push(R->q, end, EV_DONE, c, R->version);
+}
+
+static int fill(run *R, double t)
+{
+    while (R->ready_len > 0 && (R->concurrency == 0 || R->running < R->concurrency)) {
+        if (R->random_select && R->ready_len > 1) {
+            int k = (int)afl_rng_below(R->sched_rng, (uint64_t)R->ready_len);
+            int a = (R->ready_head + k) % R->n;
+            int tmp = R->ready[a];
+            R->ready[a] = R->ready[R->ready_head];
+            R->ready[R->ready_head] = tmp;
+        }
+        int c = R->ready[R->ready_head];
+        R->ready_head = (R->ready_head + 1) % R->n;
+        R->ready_len--;
+        if (start_job(R, c, t) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int loop_time(run *R, afl_err *err)
+{
+    for (int c = 0; c < R->n; c++)
+        make_ready(R, c, 0.0);
+    if (fill(R, 0.0))
+        return afl_err_set(err, AFL_ENOMEM, "out of memory (event queue)");
+    afl_event ev;
+    while (R->round < R->rounds_target) {
+        if (afl_queue_pop(R->q, &ev) != 0) {
+            snprintf(R->status, sizeof R->status,
+                     "no client is available any more (trace ended) at time %g", R->now);
+            break;
+        }
+        if (R->max_time > 0 && ev.time > R->max_time) {
+            R->now = R->max_time;
+            snprintf(R->status, sizeof R->status, "reached sim.max_time");
+            break;
+        }
+        while (R->eval_every_time > 0 && ev.time >= R->next_eval_time) {
+            int rc = evaluate(R, R->next_eval_time, err);
+            if (rc)
+                return rc;
+            R->next_eval_time += R->eval_every_time;
+        }
+        R->now = ev.time;
+        int c = ev.client;
+        if (ev.type == EV_DONE || ev.type == EV_DROP) {
+            R->running--;
+            R->cl[c].busy = 0;
+            if (ev.type == EV_DONE) {
+                int rc = arrival(R, c, ev.data, ev.time, err);
+                if (rc)
+                    return rc;
+            } else {
+                R->jobs_dropped++;
+            }
+            afl_versions_release(R->vs, ev.data);
+            make_ready(R, c, ev.time);
+        } else if (ev.type == EV_ONLINE) {
+            make_ready(R, c, ev.time);
+        }
+        if (fill(R, ev.time))
+            return afl_err_set(err, AFL_ENOMEM, "out of memory (event queue)");
+        afl_progress_update(&R->prog, R->round, R->last_err);
+    }
+    return AFL_OK;
+}
+
+/* ---- setup --------------------------------------------------------------------------- */
+
+static int setup_data(run *R, afl_err *err)
+{
+    const afl_config *cfg = R->cfg;
+    int rc = afl_dataset_load(cfg, R->seed, &R->train, &R->test, err);
+    if (rc)
+        return rc;
+    int64_t ntr = afl_cfg_int(cfg, "data", "train_subset");
+    int64_t nte = afl_cfg_int(cfg, "data", "test_subset");
+    if (ntr > 0 && ntr < R->train.n) {
+        afl_dataset sub;
+        afl_rng *r = afl_rng_create(R->seed, AFL_RNG_DATA, 1);
+        rc = r ? afl_dataset_subset(&R->train, (int)ntr, r, &sub, err)
+               : afl_err_set(err, AFL_ENOMEM, "out of memory");
+        afl_rng_free(r);
+        if (rc)
+            return rc;
+        afl_dataset_free(&R->train);
+        R->train = sub;
+    }
+    if (nte > 0 && nte < R->test.n) {
+        afl_dataset sub;
+        afl_rng *r = afl_rng_create(R->seed, AFL_RNG_EVAL, 0);
+        rc = r ? afl_dataset_subset(&R->test, (int)nte, r, &sub, err)
+               : afl_err_set(err, AFL_ENOMEM, "out of memory");
+        afl_rng_free(r);
+        if (rc)
+            return rc;
+        afl_dataset_free(&R->test);
+        R->test = sub;
+    }
+    const char *nm = afl_cfg_str(cfg, "data", "normalize");
+    afl_norm mode = strcmp(nm, "standardize") == 0 ? AFL_NORM_STANDARDIZE
+                    : strcmp(nm, "unit") == 0      ? AFL_NORM_UNIT
+                                                   : AFL_NORM_NONE;
+    if ((rc = afl_normalize(mode, &R->train, &R->test, NULL, err)))
+        return rc;
+    afl_rng *pr = afl_rng_create(R->seed, AFL_RNG_PARTITION, 0);
+    if (!pr)
+        return afl_err_set(err, AFL_ENOMEM, "out of memory");
+    const char *pt = afl_cfg_str(cfg, "data", "partition");
+    if (strcmp(pt, "iid") == 0)
+        rc = afl_partition_iid(&R->train, R->n, pr, &R->part, err);
+    else if (strcmp(pt, "bias") == 0)
+        rc = afl_partition_bias(&R->train, R->n, afl_cfg_real(cfg, "data", "bias"), pr, &R->part,
+                                err);
+    else
+        rc = afl_partition_dirichlet(&R->train, R->n, afl_cfg_real(cfg, "data", "alpha"),
+                                     (int)afl_cfg_int(cfg, "data", "min_size"), pr, &R->part, err);
+    afl_rng_free(pr);
+    return rc;
+}
+
+static int write_partition(run *R, afl_err *err)
+{
+    char path[PATH_MAX];
+    int rc = path_join(path, R->dir, "partition.csv", err);
+    if (rc)
+        return rc;
+    int C = R->train.n_classes;
+    long *counts = calloc((size_t)R->n * (size_t)C, sizeof *counts);
+    if (!counts)
+        return afl_err_set(err, AFL_ENOMEM, "out of memory");
+    afl_partition_label_counts(&R->part, &R->train, counts);
+    afl_csv c;
+    rc = afl_csv_open(&c, path, "client,malicious,label,count", err);
+    for (int i = 0; i < R->n && !rc; i++)
+        for (int l = 0; l < C && !rc; l++) {
+            afl_csv_int(&c, i);
+            afl_csv_int(&c, i < R->m);
+            afl_csv_int(&c, l);
+            afl_csv_int(&c, counts[(size_t)i * (size_t)C + (size_t)l]);
+            rc = afl_csv_end_row(&c, err);
+        }
+    int rc2 = afl_csv_close(&c, rc ? NULL : err);
+    free(counts);
+    return rc ? rc : rc2;
+}
+
+/* clients.csv: one row per client (speed and straggler only in time mode). */
+static int write_clients(run *R, afl_err *err)
+{
+    char path[PATH_MAX];
+    int rc = path_join(path, R->dir, "clients.csv", err);
+    if (rc)
+        return rc;
+    afl_csv c;
+    rc = afl_csv_open(&c, path, "client,malicious,examples,speed,straggler", err);
+    for (int i = 0; i < R->n && !rc; i++) {
+        afl_csv_int(&c, i);
+        afl_csv_int(&c, i < R->m);
+        afl_csv_int(&c, R->part.offsets[i + 1] - R->part.offsets[i]);
+        if (R->time_mode) {
+            afl_csv_realf(&c, R->cl[i].speed, 9);
+            afl_csv_int(&c, R->cl[i].straggler);
+        } else {
+            afl_csv_na(&c);
+            afl_csv_na(&c);
+        }
+        rc = afl_csv_end_row(&c, err);
+    }
+    int rc2 = afl_csv_close(&c, rc ? NULL : err);
+    return rc ? rc : rc2;
+}
+
+static int setup_model(run *R, afl_err *err)
+{
+    R->net = afl_model_build(R->cfg, R->train.c, R->train.h, R->train.w, R->train.n_classes, err);
+    if (!R->net)
+        return err->code ? err->code : AFL_EINPUT;
+    R->d = afl_net_nparams(R->net);
+    R->batch = (int)afl_cfg_int(R->cfg, "train", "batch");
+    R->ws_train = afl_ws_create(R->net, R->batch);
+    R->ws_eval = afl_ws_create(R->net, 500);
+    size_t dsz = R->d * sizeof(float);
+    R->w = malloc(dsz);
+    R->g = malloc(dsz);
+    R->step = malloc(dsz);
+    R->xb = malloc((size_t)R->batch * (size_t)R->train.dim * sizeof(float));
+    R->yb = malloc((size_t)R->batch * sizeof(int32_t));
+    if (R->local_steps > 1) {
+        R->wloc = malloc(dsz);
+        R->gtmp = malloc(dsz);
+    }
+    R->vs = afl_versions_create(R->d);
+    if (!R->ws_train || !R->ws_eval || !R->w || !R->g || !R->step || !R->xb || !R->yb || !R->vs ||
+        (R->local_steps > 1 && (!R->wloc || !R->gtmp)))
+        return afl_err_set(err, AFL_ENOMEM, "out of memory allocating the model (%zu parameters)",
+                           R->d);
+    afl_rng *ir = afl_rng_create(R->seed, AFL_RNG_INIT, 0);
+    if (!ir)
+        return afl_err_set(err, AFL_ENOMEM, "out of memory");
+    afl_net_init(R->net, R->w, ir);
+    afl_rng_free(ir);
+    if (afl_versions_publish(R->vs, 0, R->w) != 0)
+        return afl_err_set(err, AFL_ENOMEM, "out of memory");
+    return AFL_OK;
+}
+
+static int setup_components(run *R, afl_err *err)
+{
+    const afl_config *cfg = R->cfg;
+    R->def = afl_defense_find(afl_cfg_str(cfg, "defense", "type"));
+    R->atk = afl_attack_find(afl_cfg_str(cfg, "attack", "type"));
+    if (!R->def || !R->atk)
+        return afl_err_set(err, AFL_EINTERNAL, "component not registered");
+    afl_defense_ctx dctx = {cfg, R->n, R->d, R->lr, R->seed, NULL, NULL};
+    int rc = R->def->create(&dctx, &R->def_state, err);
+    if (rc)
+        return rc;
+    afl_attack_ctx actx = {cfg,         R->n,       R->m,       R->train.n_classes,
+                           R->train.c,  R->train.h, R->train.w, R->d,
+                           R->lr,       R->seed};
+    return R->atk->create(&actx, &R->atk_state, err);
+}
+
+static int setup_time(run *R, afl_err *err)
+{
+    const afl_config *cfg = R->cfg;
+    R->speed = afl_cfg_dist(cfg, "delay", "speed");
+    R->compute = afl_cfg_dist(cfg, "delay", "compute");
+    R->network = afl_cfg_dist(cfg, "delay", "network");
+    R->slowdown = afl_cfg_real(cfg, "delay", "straggler_slowdown");
+    R->concurrency = (int)afl_cfg_int(cfg, "delay", "concurrency");
+    R->random_select = strcmp(afl_cfg_str(cfg, "delay", "selection"), "random") == 0;
+    R->drop_offline = strcmp(afl_cfg_str(cfg, "delay", "offline"), "drop") == 0;
+    R->q = afl_queue_create((size_t)R->n + 16);
+    R->ready = malloc((size_t)R->n * sizeof *R->ready);
+    R->delay_rng = afl_rng_create(R->seed, AFL_RNG_DELAY, 0);
+    afl_rng *sp = afl_rng_create(R->seed, AFL_RNG_SPEED, 0);
+    int *ids = malloc((size_t)R->n * sizeof *ids);
+    if (!R->q || !R->ready || !R->delay_rng || !sp || !ids) {
+        afl_rng_free(sp);
+        free(ids);
+        return afl_err_set(err, AFL_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < R->n; i++)
+        R->cl[i].speed = (float)afl_dist_sample(&R->speed, sp);
+    /* exactly round(frac * n) stragglers, chosen uniformly */
+    int ns = (int)floor(afl_cfg_real(cfg, "delay", "straggler_frac") * R->n + 0.5);
+    for (int i = 0; i < R->n; i++)
+        ids[i] = i;
+    afl_rng_shuffle_int(sp, ids, (size_t)R->n);
+    for (int i = 0; i < ns; i++)
+        R->cl[ids[i]].straggler = 1;
+    free(ids);
+    afl_rng_free(sp);
+    const char *tr = afl_cfg_str(cfg, "delay", "trace");
+    if (tr[0]) {
+        int rc = afl_trace_load(tr, R->n, &R->trace, err);
+        if (rc)
+            return rc;
+        R->have_trace = 1;
+    }
+    return AFL_OK;
+}
+
+static int prepare_dir(run *R, const afl_run_opts *o, afl_err *err)
+{
+    if (o && o->out_dir)
+        snprintf(R->dir, sizeof R->dir, "%s", o->out_dir);
+    else
+        snprintf(R->dir, sizeof R->dir, "runs/%s", afl_config_name(R->cfg));
+    static const char *ours[] = {"summary.csv", "events.csv", "eval.csv", "config.ini",
+                                 "partition.csv", "clients.csv", "model.npy",
+                                 "model_layout.csv"};
+    struct stat st;
+    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
+        char p[PATH_MAX];
+        if (path_join(p, R->dir, ours[i], err))
+            return AFL_EIO;
+        if (stat(p, &st) == 0) {
+            if (!(o && o->force))
+                return afl_err_set(err, AFL_EINPUT,
+                                   "output folder %s already holds a run (%s); choose another "
+                                   "--out or pass --force to overwrite it",
+                                   R->dir, ours[i]);
+            unlink(p);
+        }
+    }
+    return afl_mkdir_p(R->dir, err);
+}
+
+static int write_summary(run *R, double wall, afl_err *err)
+{
+    afl_buf b = {0};
+    afl_buf_printf(&b,
+                   "scenario,seed,mode,dataset,model,defense,attack,clients,malicious,rounds,"
+                   "versions,sim_time,final_test_error,final_test_loss,jobs_dropped,status,"
+                   "wall_seconds,rounds_per_second\n");
+    afl_buf_printf(&b, "%s,%llu,%s,%s,%s,%s,%s,%d,%d,%lld,%lld,%.17g,%.9g,%.9g,%lld,\"%s\",%.3f,%.1f\n",
+                   afl_config_name(R->cfg), (unsigned long long)R->seed,
+                   R->time_mode ? "time" : "round", afl_cfg_str(R->cfg, "data", "dataset"),
+                   afl_cfg_str(R->cfg, "model", "type"), R->def->info.name, R->atk->info.name,
+                   R->n, R->m, (long long)R->round, (long long)R->version, R->now, R->last_err,
+                   R->last_loss, (long long)R->jobs_dropped, R->status, wall,
+                   wall > 0 ? (double)R->round / wall : 0.0);
+    char path[PATH_MAX];
+    int rc = b.oom ? afl_err_set(err, AFL_ENOMEM, "out of memory")
+                   : path_join(path, R->dir, "summary.csv", err);
+    if (!rc)
+        rc = afl_write_file_atomic(path, b.data, b.len, err);
+    afl_buf_free(&b);
+    return rc;
+}
+
+static int save_model(run *R, afl_err *err)
+{
+    char path[PATH_MAX];
+    int rc = path_join(path, R->dir, "model.npy", err);
+    if (rc)
+        return rc;
+    size_t shape[1] = {R->d};
+    if ((rc = afl_npy_write_f32(path, R->w, shape, 1, err)))
+        return rc;
+    afl_buf b = {0};
+    afl_buf_printf(&b, "tensor,shape,offset,count\n");
+    for (size_t i = 0; i < afl_net_n_tensors(R->net); i++) {
+        const char *name;
+        int sh[4], nd;
+        size_t off;
+        afl_net_tensor_info(R->net, i, &name, sh, &nd, &off);
+        size_t cnt = 1;
+        afl_buf_printf(&b, "%s,", name);
+        for (int k = 0; k < nd; k++) {
+            afl_buf_printf(&b, "%s%d", k ? "x" : "", sh[k]);
+            cnt *= (size_t)sh[k];
+        }
+        afl_buf_printf(&b, ",%zu,%zu\n", off, cnt);
+    }
+    rc = b.oom ? afl_err_set(err, AFL_ENOMEM, "out of memory")
+               : path_join(path, R->dir, "model_layout.csv", err);
+    if (!rc)
+        rc = afl_write_file_atomic(path, b.data, b.len, err);
+    afl_buf_free(&b);
+    return rc;
+}
+
+static void teardown(run *R)
+{
+    if (R->def && R->def_state)
+        R->def->destroy(R->def_state);
+    if (R->atk && R->atk_state)
+        R->atk->destroy(R->atk_state);
+    for (int i = 0; R->cl && i < R->n; i++) {
+        afl_rng_free(R->cl[i].rng);
+        free(R->cl[i].perm);
+    }
+    free(R->cl);
+    afl_dataset_free(&R->train);
+    afl_dataset_free(&R->test);
+    afl_partition_free(&R->part);
+    afl_ws_free(R->ws_train);
+    afl_ws_free(R->ws_eval);
+    afl_net_free(R->net);
+    free(R->w), free(R->g), free(R->step), free(R->wloc), free(R->gtmp), free(R->xb), free(R->yb);
+    afl_versions_free(R->vs);
+    afl_queue_free(R->q);
+    free(R->ready);
+    if (R->have_trace)
+        afl_trace_free(&R->trace);
+    afl_rng_free(R->delay_rng);
+    afl_rng_free(R->sched_rng);
+}
+
+int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, afl_err *err)
+{
+    double t0 = wall_now();
+    run *R = calloc(1, sizeof *R);
+    if (!R)
+        return afl_err_set(err, AFL_ENOMEM, "out of memory");
+    R->cfg = cfg;
+    R->seed = (uint64_t)afl_cfg_int(cfg, "sim", "seed");
+    R->time_mode = strcmp(afl_cfg_str(cfg, "sim", "mode"), "time") == 0;
+    R->rounds_target = afl_cfg_int(cfg, "sim", "rounds");
+    R->max_time = afl_cfg_real(cfg, "sim", "max_time");
+    R->n = (int)afl_cfg_int(cfg, "clients", "n");
+    R->m = (int)floor(afl_cfg_real(cfg, "clients", "malicious") * R->n + 0.5);
+    R->lr = afl_cfg_real(cfg, "train", "lr");
+    R->local_lr = afl_cfg_real(cfg, "train", "local_lr");
+    R->local_steps = (int)afl_cfg_int(cfg, "train", "local_steps");
+    R->attack_start = afl_cfg_int(cfg, "attack", "start");
+    R->write_events = afl_cfg_bool(cfg, "output", "events");
+    R->eval_every = afl_cfg_int(cfg, "eval", "every");
+    R->eval_every_time = R->time_mode ? afl_cfg_real(cfg, "eval", "every_time") : 0;
+    R->next_eval_time = R->eval_every_time;
+    snprintf(R->status, sizeof R->status, "ok");
+    int threads = o && o->threads > 0 ? o->threads : 1;
+    openblas_set_num_threads(threads);
+
+    int rc = AFL_OK;
+    R->cl = calloc((size_t)R->n, sizeof *R->cl);
+    R->sched_rng = afl_rng_create(R->seed, AFL_RNG_SCHED, 0);
+    if (!R->cl || !R->sched_rng)
+        rc = afl_err_set(err, AFL_ENOMEM, "out of memory (%d clients)", R->n);
+    if (!rc)
+        rc = prepare_dir(R, o, err);
+    char path[PATH_MAX];
+    if (!rc && !(rc = path_join(path, R->dir, "config.ini", err)))
+        rc = afl_config_write(cfg, path, err);
+    if (!rc)
+        rc = setup_data(R, err);
+    if (!rc)
+        rc = write_partition(R, err);
+    if (!rc)
+        rc = setup_model(R, err);
+    if (!rc)
+        rc = setup_components(R, err);
+    if (!rc && R->time_mode)
+        rc = setup_time(R, err);
+    if (!rc)
+        rc = write_clients(R, err);
+    if (!rc && R->write_events && !(rc = path_join(path, R->dir, "events.csv", err)))
+        rc = afl_csv_open(&R->events, path,
+                          "time,round,version,client,malicious,base_version,staleness,"
+                          "update_norm,score,verdict,weight",
+                          err);
+    if (!rc && !(rc = path_join(path, R->dir, "eval.csv", err)))
+        rc = afl_csv_open(&R->evalcsv, path, "time,round,version,test_error,test_loss", err);
+    int opened = !rc;
+    if (!rc) {
+        int prog = o ? o->progress : -1;
+        if (prog < 0) {
+            const char *p = afl_cfg_str(cfg, "output", "progress");
+            prog = strcmp(p, "on") == 0 ? 1 : strcmp(p, "off") == 0 ? 0 : -1;
+        }
+        afl_progress_init(&R->prog, R->rounds_target, prog);
+        rc = evaluate(R, 0.0, err);
+    }
+    if (!rc)
+        rc = R->time_mode ? loop_time(R, err) : loop_round(R, err);
+    if (opened) {
+        afl_progress_finish(&R->prog);
+        if (rc == AFL_OK && R->last_eval_version != R->version)
+            rc = evaluate(R, R->now, err);
+        if (rc == AFL_OK && afl_cfg_bool(cfg, "output", "save_model"))
+            rc = save_model(R, err);
+        afl_err e2;
+        int c1 = R->write_events ? afl_csv_close(&R->events, &e2) : 0;
+        if (c1 && !rc) {
+            rc = c1;
+            *err = e2;
+        }
+        int c2 = afl_csv_close(&R->evalcsv, &e2);
+        if (c2 && !rc) {
+            rc = c2;
+            *err = e2;
+        }
+        if (rc == AFL_OK || rc == AFL_ENUMERIC) {
+            double wall = wall_now() - t0;
+            int c3 = write_summary(R, wall, &e2);
+            if (c3 && !rc) {
+                rc = c3;
+                *err = e2;
+            }
+            if (res) {
+                res->wall_seconds = wall;
+            }
+        }
+    }
+    if (res) {
+        res->rounds = R->round;
+        res->versions = R->version;
+        res->sim_time = R->now;
+        res->final_test_error = R->last_err;
+        res->final_test_loss = R->last_loss;
+        snprintf(res->out_dir, sizeof res->out_dir, "%s", R->dir);
+        snprintf(res->status, sizeof res->status, "%s", R->status);
+    }
+    teardown(R);
+    free(R);
+    return rc;
+}

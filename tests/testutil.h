@@ -1,0 +1,107 @@
+/* tests/testutil.h - small helpers shared by the engine/config/CLI tests. */
+#ifndef AFL_TESTUTIL_H
+#define AFL_TESTUTIL_H
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sim/config.h"
+#include "sim/run.h"
+
+static inline char *tu_tmpdir(void)
+{
+    char *t = strdup("/tmp/aflsim-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(t));
+    return t;
+}
+
+static inline void tu_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Whole file as a NUL-terminated string (caller frees); NULL if missing. */
+static inline char *tu_read(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    size_t got = fread(b, 1, (size_t)n, f);
+    b[got] = 0;
+    fclose(f);
+    return b;
+}
+
+/* Loads INI text (written to dir/name) plus overrides; resolves.  Returns the
+ * error code; *out receives the config on success. */
+static inline int tu_config(const char *dir, const char *name, const char *ini,
+                            const char *const *sets, afl_config **out, afl_err *err)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    tu_write(path, ini);
+    afl_config *c = afl_config_new();
+    int rc = afl_config_load_file(c, path, err);
+    for (int i = 0; !rc && sets && sets[i]; i++)
+        rc = afl_config_override(c, sets[i], err);
+    if (!rc)
+        rc = afl_config_resolve(c, err);
+    if (rc) {
+        afl_config_free(c);
+        c = NULL;
+    }
+    *out = c;
+    return rc;
+}
+
+/* Runs a shell command; returns its exit status; output (stdout+stderr) in *out if non-NULL. */
+static inline int tu_sh(const char *cmd, char **out)
+{
+    char full[8192];
+    snprintf(full, sizeof full, "(%s) 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    cr_assert_not_null(p);
+    size_t cap = 1 << 16, len = 0;
+    char *b = malloc(cap);
+    size_t got;
+    while ((got = fread(b + len, 1, cap - len - 1, p)) > 0) {
+        len += got;
+        if (cap - len < 4096) {
+            cap *= 2;
+            b = realloc(b, cap);
+        }
+    }
+    b[len] = 0;
+    int st = pclose(p);
+    if (out)
+        *out = b;
+    else
+        free(b);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+#define TU_AFLSIM AFL_BUILD_ROOT "/aflsim"
+
+/* A fast synthetic scenario for engine tests (softmax regression). */
+#define TU_SYNTH_INI                                                                               \
+    "[sim]\nseed = 7\nrounds = 400\n"                                                              \
+    "[data]\ndataset = synthetic\nclasses = 4\ndim = 8\nn_train = 2000\nn_test = 500\n"            \
+    "separation = 2\npartition = iid\n"                                                            \
+    "[model]\ntype = softmax\n"                                                                    \
+    "[clients]\nn = 10\n"                                                                          \
+    "[train]\nbatch = 16\nlr = 0.1\n"                                                              \
+    "[eval]\nevery = 100\n"                                                                        \
+    "[output]\nprogress = off\n"
+
+#endif
