@@ -43,6 +43,7 @@ const afl_defense_ops afl_defense_asyncsgd = {
     {"asyncsgd", "no defense: every arriving update is applied immediately (w <- w - lr g)",
      "Zheng et al., ICML 2017; SecureAFL (Gao et al., AsiaCCS 2026) Eq. (1), Algorithm 1", params},
     0,
+    NULL,
     create,
     on_update,
     destroy,

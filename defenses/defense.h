@@ -17,6 +17,7 @@
 #include "sim/config.h"
 #include "sim/err.h"
 #include "sim/param.h"
+#include "sim/rng.h"
 
 typedef enum {
     AFL_VERDICT_ACCEPTED = 0, /* applied as is (possibly inside an aggregate) */
@@ -44,25 +45,38 @@ typedef struct afl_decision {
     double score;  /* the defense's score of this update (NAN if it has none) */
     double weight; /* weight given to the update (1 accepted, 0 rejected, NAN if held) */
     int apply;     /* 1: step_out was written and the server applies w -= lr * step_out */
-    const char *note; /* optional static text explaining a non-finite or unusual case */
+    double aux;    /* one defense-specific number for events.csv's `aux` column (NAN if none);
+                      each defense documents it in aux_doc */
 } afl_decision;
 
 /* What a defense may use. */
 typedef struct afl_defense_ctx {
     const afl_config *cfg; /* its own keys live in [defense] */
     int n_clients;
+    int n_classes;
     size_t d;
-    double lr;
+    double lr;             /* train.lr, the server learning rate */
+    int batch;             /* train.batch, the clients' minibatch size */
     uint64_t seed;
-    /* Trusted server data (defenses with needs_trusted_data): gradient of the
-     * trusted-data loss at w into grad (d); returns the loss.  NULL otherwise. */
-    float (*trusted_grad)(void *env, const float *w, float *grad);
+    afl_rng *rng;          /* the defense's own random stream (owned by the engine) */
+    /* Trusted server data, only for defenses with needs_trusted_data
+     * (defense.trusted_size examples drawn uniformly from the union of the
+     * clients' training data, as in AFLGuard); NULL otherwise.
+     * trusted_grad: mean cross-entropy gradient at w into grad (d) over a
+     *   minibatch of `batch` trusted examples drawn with the trusted stream
+     *   (batch <= 0 or >= trusted_n: the whole trusted set); returns the loss.
+     * trusted_eval: mean loss and mean prediction entropy of w on the whole
+     *   trusted set (Sageflow). */
+    int trusted_n;
+    float (*trusted_grad)(void *env, const float *w, int batch, float *grad);
+    void (*trusted_eval)(void *env, const float *w, double *loss, double *entropy);
     void *env;
 } afl_defense_ctx;
 
 typedef struct afl_defense_ops {
     afl_component info;
     int needs_trusted_data;
+    const char *aux_doc; /* what the events.csv `aux` column holds for this defense, or NULL */
     int (*create)(const afl_defense_ctx *ctx, void **state, afl_err *err);
     /* Decides on u; writes step_out (d) and sets dec->apply when the model changes. */
     int (*on_update)(void *state, const afl_update *u, float *step_out, afl_decision *dec,

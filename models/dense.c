@@ -13,8 +13,8 @@ void afl_dense_forward(float *out, const float *inp, const float *weight, const 
     for (int o = 0; o < out_dim; o++)
         for (int b = 0; b < B; b++)
             out[(size_t)o * B + b] = bias[o];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out_dim, B, in, 1.0f, weight, in, inp,
-                B, 1.0f, out, B);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out_dim, B, in, 1.0f, weight, in, inp, B,
+                1.0f, out, B);
 }
 
 void afl_dense_backward(float *dinp, float *dweight, float *dbias, const float *dout,

@@ -20,8 +20,7 @@ static double logsumexp(const float *z, int b, int B, int NC)
     return m + log(s);
 }
 
-double afl_crossentropy_forward(float *losses, const float *logits, const int32_t *y, int B,
-                                int NC)
+double afl_crossentropy_forward(float *losses, const float *logits, const int32_t *y, int B, int NC)
 {
     /* logits (NC,B), y (B) -> losses (B) unless NULL; returns the sum of the losses */
     double total = 0.0;
@@ -35,8 +34,7 @@ double afl_crossentropy_forward(float *losses, const float *logits, const int32_
     return total;
 }
 
-void afl_crossentropy_backward(float *dlogits, const float *logits, const int32_t *y, int B,
-                               int NC)
+void afl_crossentropy_backward(float *dlogits, const float *logits, const int32_t *y, int B, int NC)
 {
     /* logits (NC,B), y (B) -> dlogits (NC,B) = (softmax(z) - onehot(y)) / B, the gradient of the
      * mean loss */

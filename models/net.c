@@ -11,6 +11,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +25,15 @@ enum { L_DENSE, L_CONV, L_POOL };
 
 typedef struct layer {
     int kind;
-    char name[16];  /* parameter prefix ("conv1", "fc2"); empty for layers without parameters */
-    int c, h, w;    /* input shape per example (dense: c = in features, h = w = 1) */
-    int oc, oh, ow; /* output shape per example */
-    int k;          /* convolution kernel size */
-    int relu;       /* ReLU applied to this layer's output when it runs */
-    int relu_doc;   /* the architecture has a ReLU after this layer (moved into a following
-                       pool layer when one comes next; see pool.c) */
+    char name[16];      /* parameter prefix ("conv1", "fc2"); empty for layers without parameters */
+    int c, h, w;        /* input shape per example (dense: c = in features, h = w = 1) */
+    int oc, oh, ow;     /* output shape per example, as computed */
+    int drop_h, drop_w; /* conv: last output row/column not computed because the following pool
+                           (floor mode) ignores it; pool: the same, seen from its input */
+    int k;              /* convolution kernel size */
+    int relu;           /* ReLU applied to this layer's output when it runs */
+    int relu_doc;       /* the architecture has a ReLU after this layer (moved into a following
+                           pool layer when one comes next; see pool.c) */
     size_t w_off, b_off;
 } layer;
 
@@ -93,7 +96,7 @@ static layer *push(builder *b, int kind, const char *name)
 {
     afl_net *n = b->net;
     if (n->n_layers >= MAX_LAYERS) {
-        afl_err_set(b->err, AFL_EINPUT, "a model may have at most %d layers", MAX_LAYERS / 2);
+        afl_err_set(b->err, AFL_EINPUT, "a model may have at most %d layers", MAX_LAYERS);
         return NULL;
     }
     layer *L = &n->layers[n->n_layers++];
@@ -120,8 +123,8 @@ static int add_params(builder *b, layer *L, size_t n_w, const int *wshape, int w
 {
     afl_net *n = b->net;
     if (n_w > ((size_t)1 << 40) || n->n_params > ((size_t)1 << 40)) {
-        return afl_err_set(b->err, AFL_EINPUT, "layer %s would have %zu weights, too many",
-                           L->name, n_w);
+        return afl_err_set(b->err, AFL_EINPUT, "layer %s would have %zu weights, too many", L->name,
+                           n_w);
     }
     L->w_off = n->n_params;
     L->b_off = n->n_params + n_w;
@@ -170,9 +173,18 @@ static int add_relu(builder *b)
 
 static int add_pool(builder *b)
 {
+    layer *prev = &b->net->layers[b->net->n_layers - 1];
+    int drop_h = 0, drop_w = 0;
+    if (prev->kind == L_CONV) { /* floor pooling ignores an odd last row/column: skip it */
+        drop_h = prev->oh & 1, drop_w = prev->ow & 1;
+        prev->drop_h = drop_h, prev->drop_w = drop_w;
+        prev->oh -= drop_h, prev->ow -= drop_w;
+        b->h = prev->oh, b->w = prev->ow;
+    }
     layer *L = push(b, L_POOL, NULL);
     if (!L)
         return b->err ? b->err->code : AFL_EINPUT;
+    L->drop_h = drop_h, L->drop_w = drop_w;
     if (L[-1].relu) { /* relu then pool == pool then relu, on 4x fewer numbers */
         L[-1].relu = 0;
         L->relu = 1;
@@ -351,6 +363,15 @@ void afl_net_init(const afl_net *net, float *w, afl_rng *rng)
 
 /* ---- workspace ---- */
 
+/* Multi-threaded OpenBLAS sgemm gives different bits than single-threaded (measured with
+ * 0.3.21), so the first workspace pins OpenBLAS to one thread; parallelism belongs to aflsim. */
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static void blas_one_thread(void)
+{
+    openblas_set_num_threads(1);
+}
+
 static size_t align64(size_t n)
 {
     return (n + 63) & ~(size_t)63;
@@ -360,6 +381,7 @@ afl_ws *afl_ws_create(const afl_net *net, int max_batch)
 {
     if (max_batch < 1)
         return NULL;
+    pthread_once(&blas_once, blas_one_thread);
     const size_t B = (size_t)max_batch;
     /* Every GEMM size and pool index must fit an int. */
     for (int i = 0; i < net->n_layers; i++) {
@@ -399,7 +421,7 @@ afl_ws *afl_ws_create(const afl_net *net, int max_batch)
             if (L->kind == L_POOL)
                 TAKE(s->arg[i], uint8_t, n_out);
         }
-        TAKE(s->xt, float, B * (size_t)afl_net_input_dim(net));
+        TAKE(s->xt, float, B *(size_t)afl_net_input_dim(net));
         TAKE(s->g[0], float, gmax);
         TAKE(s->g[1], float, gmax);
         TAKE(s->dcols, float, dcmax ? dcmax : 1);
@@ -443,14 +465,8 @@ size_t afl_ws_bytes(const afl_ws *ws)
 
 static afl_conv_dims conv_dims(const layer *L, int B)
 {
-    afl_conv_dims d = {.B = B,
-                       .IC = L->c,
-                       .H = L->h,
-                       .W = L->w,
-                       .OC = L->oc,
-                       .K = L->k,
-                       .OH = L->oh,
-                       .OW = L->ow};
+    afl_conv_dims d = {
+        .B = B, .IC = L->c, .H = L->h, .W = L->w, .OC = L->oc, .K = L->k, .OH = L->oh, .OW = L->ow};
     return d;
 }
 
@@ -464,9 +480,7 @@ static const float *run_forward(const afl_net *net, afl_ws *ws, const float *w, 
         const layer *L = &net->layers[i];
         float *out = ws->act[i];
         switch (L->kind) {
-        case L_DENSE:
-            afl_dense_forward(out, in, w + L->w_off, w + L->b_off, B, L->c, L->oc);
-            break;
+        case L_DENSE: afl_dense_forward(out, in, w + L->w_off, w + L->b_off, B, L->c, L->oc); break;
         case L_CONV: {
             afl_conv_dims d = conv_dims(L, B);
             afl_conv_forward(out, ws->cols[i], in, w + L->w_off, w + L->b_off, &d);
@@ -484,6 +498,8 @@ static const float *run_forward(const afl_net *net, afl_ws *ws, const float *w, 
 float afl_net_loss_grad(const afl_net *net, afl_ws *ws, const float *w, const float *x,
                         const int32_t *y, int B, float *grad)
 {
+    if (B < 1 || B > ws->max_batch)
+        return NAN; /* a caller bug; grad is left alone */
     const float *logits = run_forward(net, ws, w, x, B);
     double loss = afl_crossentropy_forward(NULL, logits, y, B, net->n_classes) / B;
     float *dout = ws->g[0], *spare = ws->g[1];
@@ -501,8 +517,8 @@ float afl_net_loss_grad(const afl_net *net, afl_ws *ws, const float *w, const fl
             break;
         case L_CONV: {
             afl_conv_dims d = conv_dims(L, B);
-            afl_conv_backward(dinp, ws->dcols, grad + L->w_off, grad + L->b_off, dout,
-                              ws->cols[i], w + L->w_off, &d);
+            afl_conv_backward(dinp, ws->dcols, grad + L->w_off, grad + L->b_off, dout, ws->cols[i],
+                              w + L->w_off, &d);
             break;
         }
         case L_POOL:
@@ -520,6 +536,13 @@ float afl_net_loss_grad(const afl_net *net, afl_ws *ws, const float *w, const fl
 void afl_net_forward(const afl_net *net, afl_ws *ws, const float *w, const float *x, int B,
                      float *logits)
 {
+    if (B > ws->max_batch) { /* a caller bug */
+        for (size_t i = 0; i < (size_t)B * net->n_classes; i++)
+            logits[i] = NAN;
+        return;
+    }
+    if (B < 1)
+        return;
     const float *z = run_forward(net, ws, w, x, B);
     afl_transpose(logits, z, net->n_classes, B);
 }
@@ -573,13 +596,13 @@ void afl_net_summary(const afl_net *net, char *buf, size_t len)
                 L->relu_doc ? " + ReLU" : "", np);
             break;
         case L_CONV:
-            OUT("  %-6s conv %dx%d, %d -> %d channels, %dx%d -> %dx%d%s, %zu parameters\n",
-                L->name, L->k, L->k, L->c, L->oc, L->h, L->w, L->oh, L->ow,
+            OUT("  %-6s conv %dx%d, %d -> %d channels, %dx%d -> %dx%d%s, %zu parameters\n", L->name,
+                L->k, L->k, L->c, L->oc, L->h, L->w, L->oh + L->drop_h, L->ow + L->drop_w,
                 L->relu_doc ? " + ReLU" : "", np);
             break;
         case L_POOL:
-            OUT("  %-6s maxpool 2x2, %dx%dx%d -> %dx%dx%d\n", "", L->c, L->h, L->w, L->oc, L->oh,
-                L->ow);
+            OUT("  %-6s maxpool 2x2, %dx%dx%d -> %dx%dx%d\n", "", L->c, L->h + L->drop_h,
+                L->w + L->drop_w, L->oc, L->oh, L->ow);
             break;
         }
     }

@@ -6,8 +6,10 @@
  * afl_net can be shared by any number of threads, each with its own afl_ws.
  *
  * Results are bit-reproducible run to run: every sum is taken in a fixed order, and GEMMs go to
- * OpenBLAS's cblas_sgemm. Keep OpenBLAS single-threaded (afl_blas_set_threads(1)) where aflsim
- * itself runs work in parallel.
+ * OpenBLAS's cblas_sgemm, single-threaded. Multi-threaded OpenBLAS changes the bits, so the first
+ * afl_ws_create() sets OpenBLAS to one thread (afl_blas_set_threads can override it, at the cost
+ * of reproducibility). The bits also depend on the OpenBLAS kernel (core type) in use; see
+ * afl_blas_info().
  */
 #ifndef AFL_MODELS_NET_H
 #define AFL_MODELS_NET_H
@@ -19,7 +21,7 @@
 #include "sim/rng.h"
 
 typedef struct afl_net afl_net; /* immutable architecture (layer list, shapes, parameter offsets) */
-typedef struct afl_ws afl_ws;   /* per-thread workspace: activations etc. for batches <= max_batch */
+typedef struct afl_ws afl_ws; /* per-thread workspace: activations etc. for batches <= max_batch */
 
 /* Softmax regression: one dense layer dim -> n_classes. */
 afl_net *afl_net_softmax(int c, int h, int w, int n_classes, afl_err *err);
@@ -43,7 +45,8 @@ int afl_net_n_classes(const afl_net *net);
  * one afl_rng_uniform per parameter. w: (P). */
 void afl_net_init(const afl_net *net, float *w, afl_rng *rng);
 
-/* NULL when out of memory (or when max_batch is too large for 32-bit GEMM sizes). */
+/* NULL when out of memory (or when max_batch is too large for 32-bit GEMM sizes). The first
+ * call sets OpenBLAS to one thread (see above). */
 afl_ws *afl_ws_create(const afl_net *net, int max_batch);
 void afl_ws_free(afl_ws *ws);
 int afl_ws_max_batch(const afl_ws *ws);
@@ -52,10 +55,11 @@ size_t afl_ws_bytes(const afl_ws *ws);
 
 /* x: (B, dim) row-major, each example NCHW; y: (B) labels in [0, n_classes); w: (P);
  * grad: (P), overwritten with the gradient of the MEAN cross-entropy over the batch.
- * Returns the mean cross-entropy (NaN if a label is out of range). 1 <= B <= max_batch. */
+ * Returns the mean cross-entropy (NaN if a label is out of range). 1 <= B <= max_batch (else
+ * NaN and grad untouched). */
 float afl_net_loss_grad(const afl_net *net, afl_ws *ws, const float *w, const float *x,
                         const int32_t *y, int B, float *grad);
-/* logits: (B, n_classes) */
+/* logits: (B, n_classes); all NaN if B > max_batch. */
 void afl_net_forward(const afl_net *net, afl_ws *ws, const float *w, const float *x, int B,
                      float *logits);
 /* Whole-set evaluation in chunks of max_batch: adds the number of correct argmax predictions to
@@ -69,7 +73,8 @@ void afl_net_evaluate(const afl_net *net, afl_ws *ws, const float *w, const floa
  * "fc1.weight" (100,1250), "fc1.bias" (100), "fc2.weight" (10,100), "fc2.bias" (10).
  * Dense weights are (out,in) row-major; conv weights (OC,IC,KH,KW); the flatten before fc1 is
  * NCHW (c*H*W + h*W + w). MLP names: "fc1", "fc2", ...; softmax: "fc".
- * tensor_info: name (static storage of net), shape[0..ndim), offset into w; i < n_tensors. */
+ * tensor_info: name (owned by net), shape[0..ndim), offset into w; i < n_tensors; any output
+ * pointer may be NULL. */
 size_t afl_net_n_tensors(const afl_net *net);
 void afl_net_tensor_info(const afl_net *net, size_t i, const char **name, int shape[4], int *ndim,
                          size_t *offset);
@@ -81,7 +86,7 @@ void afl_net_summary(const afl_net *net, char *buf, size_t len);
 /* The BLAS behind cblas_sgemm: OpenBLAS's config string and core type, e.g.
  * "OpenBLAS 0.3.21 DYNAMIC_ARCH ... (core Haswell)". */
 const char *afl_blas_info(void);
-/* Threads OpenBLAS may use (1 inside aflsim's own parallel regions). */
+/* Threads OpenBLAS may use. Anything but 1 breaks bit-reproducibility. */
 void afl_blas_set_threads(int n);
 
 #endif

@@ -64,8 +64,8 @@ int afl_npy_write_f32(const char *path, const float *data, const size_t *shape, 
 {
     size_t n;
     if (ndim < 0 || ndim > AFL_NPY_MAX_NDIM || !count_elems(shape, ndim, &n))
-        return afl_err_set(err, AFL_EINTERNAL, "cannot write '%s': bad array shape (ndim %d)",
-                           path, ndim);
+        return afl_err_set(err, AFL_EINTERNAL, "cannot write '%s': bad array shape (ndim %d)", path,
+                           ndim);
 
     /* The header: magic, version, length, dict, space padding, '\n'. */
     char dict[512];
@@ -271,8 +271,7 @@ int afl_npy_read_f32(const char *path, float **data, size_t *shape, int *ndim, a
             rc = bad(err, path, "truncated header");
             goto out;
         }
-        hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 |
-               (size_t)pre[11] << 24;
+        hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
     } else {
         rc = bad(err, path, "unsupported format version (expected 1.0 or 2.0)");
         goto out;
@@ -299,8 +298,8 @@ int afl_npy_read_f32(const char *path, float **data, size_t *shape, int *ndim, a
     }
     buf = malloc(n ? n * sizeof(float) : 1);
     if (!buf) {
-        rc = afl_err_set(err, AFL_ENOMEM, "cannot read '%s': out of memory for %zu floats", path,
-                         n);
+        rc =
+            afl_err_set(err, AFL_ENOMEM, "cannot read '%s': out of memory for %zu floats", path, n);
         goto out;
     }
     if (fread(buf, sizeof(float), n, f) != n) {

@@ -34,6 +34,7 @@
 #include "sim/queue.h"
 #include "sim/rng.h"
 #include "sim/trace.h"
+#include "sim/trusted.h"
 #include "sim/versions.h"
 
 enum { EV_DONE = 1, EV_ONLINE = 2, EV_DROP = 3 };
@@ -72,6 +73,11 @@ typedef struct run {
     /* components */
     const afl_defense_ops *def;
     void *def_state;
+    afl_rng *def_rng;
+    afl_trusted trusted;
+    int have_trusted;
+    /* detection counts: arrivals and rejections by malicious / benign senders */
+    int64_t n_mal, n_ben, rej_mal, rej_ben;
     const afl_attack_ops *atk;
     void *atk_state;
     int64_t attack_start;
@@ -209,6 +215,12 @@ static int client_update(run *R, int i, int64_t base_version, const float *w_bas
 
 /* ---- evaluation ---------------------------------------------------------------------- */
 
+/* a / b, or NAN (written NA) when b = 0 */
+static double rate(int64_t a, int64_t b)
+{
+    return b > 0 ? (double)a / (double)b : NAN;
+}
+
 static int evaluate(run *R, double time, afl_err *err)
 {
     long correct = 0;
@@ -223,6 +235,9 @@ static int evaluate(run *R, double time, afl_err *err)
     afl_csv_int(c, R->version);
     afl_csv_realf(c, R->last_err, 9);
     afl_csv_realf(c, R->last_loss, 9);
+    afl_csv_realf(c, rate(R->rej_mal, R->n_mal), 9);
+    afl_csv_realf(c, rate(R->rej_ben, R->n_ben), 9);
+    afl_csv_realf(c, rate(R->rej_mal, R->rej_mal + R->rej_ben), 9);
     int rc = afl_csv_end_row(c, err);
     if (!rc)
         rc = afl_csv_flush(c, err);
@@ -258,11 +273,16 @@ static int arrival(run *R, int client, int64_t base_version, double time, afl_er
     double norm = l2norm(R->g, R->d);
     afl_update u = {client, base_version, R->version, R->version - base_version, time,
                     R->g, w_base, R->w};
-    afl_decision dec = {AFL_VERDICT_ACCEPTED, NAN, NAN, 0, NULL};
+    afl_decision dec = {AFL_VERDICT_ACCEPTED, NAN, NAN, 0, NAN};
     rc = R->def->on_update(R->def_state, &u, R->step, &dec, err);
     if (rc)
         return rc;
     int64_t version_at_arrival = R->version;
+    int mal = client < R->m, rejected = dec.verdict == AFL_VERDICT_REJECTED;
+    R->n_mal += mal;
+    R->n_ben += !mal;
+    R->rej_mal += mal && rejected;
+    R->rej_ben += !mal && rejected;
     int nonfinite = 0;
     if (dec.apply) {
         cblas_saxpy((int)R->d, (float)-R->lr, R->step, 1, R->w, 1);
@@ -284,6 +304,7 @@ static int arrival(run *R, int client, int64_t base_version, double time, afl_er
         afl_csv_realf(c, dec.score, 9);
         afl_csv_str(c, afl_verdict_name(dec.verdict));
         afl_csv_realf(c, dec.weight, 9);
+        afl_csv_realf(c, dec.aux, 9);
         if ((rc = afl_csv_end_row(c, err)))
             return rc;
     }
@@ -573,7 +594,23 @@ static int setup_components(run *R, afl_err *err)
     R->atk = afl_attack_find(afl_cfg_str(cfg, "attack", "type"));
     if (!R->def || !R->atk)
         return afl_err_set(err, AFL_EINTERNAL, "component not registered");
-    afl_defense_ctx dctx = {cfg, R->n, R->d, R->lr, R->seed, NULL, NULL};
+    R->def_rng = afl_rng_create(R->seed, AFL_RNG_DEFENSE, 0);
+    if (!R->def_rng)
+        return afl_err_set(err, AFL_ENOMEM, "out of memory");
+    afl_defense_ctx dctx = {cfg, R->n, R->train.n_classes, R->d, R->lr, R->batch, R->seed,
+                            R->def_rng, 0, NULL, NULL, NULL};
+    if (R->def->needs_trusted_data) {
+        int rc = afl_trusted_init(&R->trusted, R->net, &R->train,
+                                  (int)afl_cfg_int(cfg, "defense", "trusted_size"), 500, R->seed,
+                                  err);
+        if (rc)
+            return rc;
+        R->have_trusted = 1;
+        dctx.trusted_n = R->trusted.data.n;
+        dctx.trusted_grad = afl_trusted_grad;
+        dctx.trusted_eval = afl_trusted_eval;
+        dctx.env = &R->trusted;
+    }
     int rc = R->def->create(&dctx, &R->def_state, err);
     if (rc)
         return rc;
@@ -655,14 +692,20 @@ static int write_summary(run *R, double wall, afl_err *err)
     afl_buf b = {0};
     afl_buf_printf(&b,
                    "scenario,seed,mode,dataset,model,defense,attack,clients,malicious,rounds,"
-                   "versions,sim_time,final_test_error,final_test_loss,jobs_dropped,status,"
-                   "wall_seconds,rounds_per_second\n");
-    afl_buf_printf(&b, "%s,%llu,%s,%s,%s,%s,%s,%d,%d,%lld,%lld,%.17g,%.9g,%.9g,%lld,\"%s\",%.3f,%.1f\n",
+                   "versions,sim_time,final_test_error,final_test_loss,malicious_arrivals,"
+                   "benign_arrivals,tpr,fpr,precision,jobs_dropped,status,wall_seconds,"
+                   "rounds_per_second\n");
+    afl_buf_printf(&b, "%s,%llu,%s,%s,%s,%s,%s,%d,%d,%lld,%lld,%.17g,%.9g,%.9g,%lld,%lld,",
                    afl_config_name(R->cfg), (unsigned long long)R->seed,
                    R->time_mode ? "time" : "round", afl_cfg_str(R->cfg, "data", "dataset"),
                    afl_cfg_str(R->cfg, "model", "type"), R->def->info.name, R->atk->info.name,
                    R->n, R->m, (long long)R->round, (long long)R->version, R->now, R->last_err,
-                   R->last_loss, (long long)R->jobs_dropped, R->status, wall,
+                   R->last_loss, (long long)R->n_mal, (long long)R->n_ben);
+    double rates[3] = {rate(R->rej_mal, R->n_mal), rate(R->rej_ben, R->n_ben),
+                       rate(R->rej_mal, R->rej_mal + R->rej_ben)};
+    for (int k = 0; k < 3; k++)
+        afl_buf_printf(&b, isnan(rates[k]) ? "NA," : "%.9g,", rates[k]);
+    afl_buf_printf(&b, "%lld,\"%s\",%.3f,%.1f\n", (long long)R->jobs_dropped, R->status, wall,
                    wall > 0 ? (double)R->round / wall : 0.0);
     char path[PATH_MAX];
     int rc = b.oom ? afl_err_set(err, AFL_ENOMEM, "out of memory")
@@ -730,6 +773,9 @@ static void teardown(run *R)
         afl_trace_free(&R->trace);
     afl_rng_free(R->delay_rng);
     afl_rng_free(R->sched_rng);
+    afl_rng_free(R->def_rng);
+    if (R->have_trusted)
+        afl_trusted_free(&R->trusted);
 }
 
 int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, afl_err *err)
@@ -782,10 +828,10 @@ int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, a
     if (!rc && R->write_events && !(rc = path_join(path, R->dir, "events.csv", err)))
         rc = afl_csv_open(&R->events, path,
                           "time,round,version,client,malicious,base_version,staleness,"
-                          "update_norm,score,verdict,weight",
+                          "update_norm,score,verdict,weight,aux",
                           err);
     if (!rc && !(rc = path_join(path, R->dir, "eval.csv", err)))
-        rc = afl_csv_open(&R->evalcsv, path, "time,round,version,test_error,test_loss", err);
+        rc = afl_csv_open(&R->evalcsv, path, "time,round,version,test_error,test_loss,tpr,fpr,precision", err);
     int opened = !rc;
     if (!rc) {
         int prog = o ? o->progress : -1;

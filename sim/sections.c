@@ -88,7 +88,11 @@ static const afl_param attack_params[] = {
     {"start", AFL_P_INT, "0", 0, 1e12, NULL, "first round in which malicious clients attack"},
     {NULL, 0, NULL, 0, 0, NULL, NULL}};
 
-static const afl_param defense_params[] = {{NULL, 0, NULL, 0, 0, NULL, NULL}};
+static const afl_param defense_params[] = {
+    {"trusted_size", AFL_P_INT, "100", 1, 1e9, NULL,
+     "defenses that need trusted server data (Zeno++, AFLGuard, Sageflow, FLTrust): this many "
+     "examples drawn uniformly from the union of the clients' training data (AFLGuard's setup)"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL}};
 
 static const afl_param eval_params[] = {
     {"every", AFL_P_INT, "500", 0, 1e12, NULL,

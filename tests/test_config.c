@@ -171,7 +171,7 @@ Test(config, resolved_config_replays_to_the_same_config)
     cr_assert_str_eq(strchr(a, '\n'), strchr(b, '\n'));
     cr_assert(strstr(a, "lr = 0.05\n"));
     cr_assert(strstr(a, "compute = exponential(2)\n"));
-    free(a), free(b);
+    free(a), free(b), free(dir);
 }
 
 Test(config, edit_distance_counts_edits)

@@ -183,10 +183,20 @@ Test(conv, backward_matches_finite_differences)
 {
     afl_rng *r = afl_rng_create(4, AFL_RNG_TEST, 1);
     enum { B = 2, IC = 2, H = 5, W = 6, OC = 3, K = 3, OH = 3, OW = 4 };
-    enum { NX = IC * H * W * B, NW = OC * IC * K * K, NY = OC * OH * OW * B, NC = IC * K * K * OH * OW * B };
+    enum {
+        NX = IC * H * W * B,
+        NW = OC * IC * K * K,
+        NY = OC * OH * OW * B,
+        NC = IC * K * K * OH * OW * B
+    };
     float x[NX], w[NW], b[OC], y[NY], rr[NY], cols[NC], dcols[NC], dx[NX], dw[NW], db[OC];
     conv_ctx c = {{.B = B, .IC = IC, .H = H, .W = W, .OC = OC, .K = K, .OH = OH, .OW = OW},
-                  x, w, b, y, rr, cols};
+                  x,
+                  w,
+                  b,
+                  y,
+                  rr,
+                  cols};
     fill_uniform(x, NX, r, -1, 1);
     fill_uniform(w, NW, r, -1, 1);
     fill_uniform(b, OC, r, -1, 1);

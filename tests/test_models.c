@@ -18,6 +18,8 @@
 #include "models/net.h"
 #include "sim/rng.h"
 
+int openblas_get_num_threads(void); /* OpenBLAS */
+
 static float *random_floats(afl_rng *r, size_t n, double lo, double hi)
 {
     float *x = malloc(n * sizeof *x);
@@ -104,7 +106,8 @@ static void check_model_gradient(const afl_net *net, int B, uint64_t seed, int p
         for (int k = 0; k < ndim; k++)
             n *= (size_t)shape[k];
         for (int j = 0; j < per_tensor && (size_t)j < n; j++) {
-            size_t i = off + (n <= (size_t)per_tensor ? (size_t)j : (size_t)j * (n - 1) / (per_tensor - 1));
+            size_t i = off + (n <= (size_t)per_tensor ? (size_t)j
+                                                      : (size_t)j * (n - 1) / (per_tensor - 1));
             float v = w[i];
             w[i] = v + 1e-3f;
             float vp = w[i];
@@ -165,7 +168,7 @@ Test(cnn, tensors_follow_pytorch_state_dict_order)
         int ndim, shape[4];
         size_t offset;
     } want[] = {
-        {"conv1.weight", 4, {30, 1, 3, 3}, 0},  {"conv1.bias", 1, {30}, 270},
+        {"conv1.weight", 4, {30, 1, 3, 3}, 0},    {"conv1.bias", 1, {30}, 270},
         {"conv2.weight", 4, {50, 30, 3, 3}, 300}, {"conv2.bias", 1, {50}, 13800},
         {"fc1.weight", 2, {100, 1250}, 13850},    {"fc1.bias", 1, {100}, 138850},
         {"fc2.weight", 2, {10, 100}, 138950},     {"fc2.bias", 1, {10}, 139950},
@@ -233,8 +236,8 @@ Test(mlp, names_layers_fc1_to_fcN_and_counts_parameters)
     int hidden[2] = {200, 50};
     afl_net *net = afl_net_mlp(1, 28, 28, hidden, 2, 10, NULL);
     cr_assert_eq(afl_net_nparams(net), 784 * 200 + 200 + 200 * 50 + 50 + 50 * 10 + 10);
-    const char *want[6] = {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight",
-                           "fc3.bias"};
+    const char *want[6] = {"fc1.weight", "fc1.bias",   "fc2.weight",
+                           "fc2.bias",   "fc3.weight", "fc3.bias"};
     cr_assert_eq(afl_net_n_tensors(net), 6);
     for (size_t t = 0; t < 6; t++) {
         const char *name;
@@ -249,8 +252,8 @@ Test(summary, names_every_layer_and_the_parameter_count)
     afl_net *net = afl_net_cnn(1, 28, 28, 10, NULL);
     char buf[2048];
     afl_net_summary(net, buf, sizeof buf);
-    const char *want[] = {"cnn", "139960", "conv1", "conv2", "fc1", "fc2", "maxpool", "ReLU",
-                          "26x26", "1250 -> 100"};
+    const char *want[] = {"cnn", "139960",  "conv1", "conv2", "fc1",
+                          "fc2", "maxpool", "ReLU",  "26x26", "1250 -> 100"};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         cr_assert(strstr(buf, want[i]), "summary lacks '%s':\n%s", want[i], buf);
     char small[16];
@@ -297,14 +300,14 @@ static void ref_pool(double *out, const double *in, int C, int H, int W)
             }
 }
 
-/* out (O) = W (O,I) in (I) + b, optional ReLU */
-static void ref_dense(double *out, const double *in, int I, const float *W, const float *b, int O,
-                      int relu)
+/* out (n_out) = W (n_out,n_in) in (n_in) + b, optional ReLU */
+static void ref_dense(double *out, const double *in, int n_in, const float *W, const float *b,
+                      int n_out, int relu)
 {
-    for (int o = 0; o < O; o++) {
+    for (int o = 0; o < n_out; o++) {
         double s = b[o];
-        for (int i = 0; i < I; i++)
-            s += W[(size_t)o * I + i] * in[i];
+        for (int i = 0; i < n_in; i++)
+            s += W[(size_t)o * n_in + i] * in[i];
         out[o] = relu && s < 0 ? 0 : s;
     }
 }
@@ -362,7 +365,8 @@ Test(cnn, flatten_before_fc1_is_nchw)
     int f = -1;
     for (int c = 1; c < 50 && f < 0; c++)
         for (int hw = 1; hw < 4 && f < 0; hw++)
-            if (p2[c * 4 + hw] > 0 && p2[c * 4 + hw] != p2[(c * 4 + hw) % 50 * 4 + (c * 4 + hw) / 50])
+            if (p2[c * 4 + hw] > 0 &&
+                p2[c * 4 + hw] != p2[(c * 4 + hw) % 50 * 4 + (c * 4 + hw) / 50])
                 f = c * 4 + hw;
     cr_assert(f >= 0);
 
@@ -373,8 +377,8 @@ Test(cnn, flatten_before_fc1_is_nchw)
     afl_net_tensor_info(net, 6, NULL, NULL, NULL, &off_fc2);
     afl_net_tensor_info(net, 7, NULL, NULL, NULL, &off_fc2b);
     memset(w + off_fc1, 0, (off_fc2b + 2 - off_fc1) * sizeof(float)); /* fc1.weight..fc2.bias */
-    w[off_fc1 + f] = 1; /* h1[0] = feature f */
-    w[off_fc2] = 1;     /* logit 0 = h1[0] */
+    w[off_fc1 + f] = 1;                                               /* h1[0] = feature f */
+    w[off_fc2] = 1;                                                   /* logit 0 = h1[0] */
     afl_ws *ws = afl_ws_create(net, 1);
     afl_net_forward(net, ws, w, x, 1, logits);
     cr_assert(fabs(logits[0] - p2[f]) <= 1e-5 * (1 + p2[f]), "logit %.8g, feature %d = %.8g",
@@ -648,7 +652,25 @@ Test(workspace, reports_its_batch_limit_and_refuses_zero)
     cr_assert_eq(afl_ws_max_batch(ws), 32);
     cr_assert(afl_ws_bytes(ws) > 32 * 784 * sizeof(float));
     cr_assert_null(afl_ws_create(net, 0));
+    cr_assert_eq(openblas_get_num_threads(), 1, "multi-threaded sgemm is not bit-reproducible");
     afl_ws_free(ws);
     afl_ws_free(NULL);
+    afl_net_free(net);
+}
+
+Test(workspace, batch_larger_than_the_workspace_gives_nan_and_leaves_grad_alone)
+{
+    afl_net *net = afl_net_softmax(1, 2, 2, 2, NULL);
+    afl_ws *ws = afl_ws_create(net, 2);
+    float w[10] = {0}, g[10], x[12] = {0}, logits[6];
+    int32_t y[3] = {0, 1, 0};
+    for (int i = 0; i < 10; i++)
+        g[i] = 7;
+    cr_assert(isnan(afl_net_loss_grad(net, ws, w, x, y, 3, g)));
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(g[i], 7.0f);
+    afl_net_forward(net, ws, w, x, 3, logits);
+    cr_assert(isnan(logits[0]) && isnan(logits[5]));
+    afl_ws_free(ws);
     afl_net_free(net);
 }

@@ -278,10 +278,10 @@ Test(run, outputs_have_headers_and_summary)
          *sum = file_in(dir, "summary.csv"), *cfg = file_in(dir, "config.ini"),
          *lay = file_in(dir, "model_layout.csv");
     const char *hdr = "time,round,version,client,malicious,base_version,staleness,update_norm,"
-                      "score,verdict,weight\n";
+                      "score,verdict,weight,aux\n";
     cr_assert(strncmp(ev, hdr, strlen(hdr)) == 0, "%.200s", ev);
-    cr_assert(strstr(ev, ",accepted,1\n"));
-    cr_assert(strncmp(evl, "time,round,version,test_error,test_loss\n", 40) == 0);
+    cr_assert(strstr(ev, ",accepted,1,NA\n"));
+    cr_assert(strncmp(evl, "time,round,version,test_error,test_loss,tpr,fpr,precision\n", 57) == 0);
     /* eval rows at versions 0,100,200,300,400 */
     int rows = 0;
     for (char *p = evl; *p; p++)
