@@ -5,9 +5,13 @@
 #include "attacks/attack.h"
 
 extern const afl_attack_ops afl_attack_none;
+extern const afl_attack_ops afl_attack_signflip;
+extern const afl_attack_ops afl_attack_amplify;
 
 static const afl_attack_ops *const all[] = {
     &afl_attack_none,
+    &afl_attack_signflip,
+    &afl_attack_amplify,
 };
 #define N_ATTACKS (sizeof all / sizeof all[0])
 

@@ -25,15 +25,14 @@ enum { L_DENSE, L_CONV, L_POOL };
 
 typedef struct layer {
     int kind;
-    char name[16];      /* parameter prefix ("conv1", "fc2"); empty for layers without parameters */
-    int c, h, w;        /* input shape per example (dense: c = in features, h = w = 1) */
-    int oc, oh, ow;     /* output shape per example, as computed */
-    int drop_h, drop_w; /* conv: last output row/column not computed because the following pool
-                           (floor mode) ignores it; pool: the same, seen from its input */
-    int k;              /* convolution kernel size */
-    int relu;           /* ReLU applied to this layer's output when it runs */
-    int relu_doc;       /* the architecture has a ReLU after this layer (moved into a following
-                           pool layer when one comes next; see pool.c) */
+    char name[16];  /* parameter prefix ("conv1", "fc2"); empty for layers without parameters */
+    int c, h, w;    /* input shape per example (dense: c = in features, h = w = 1) */
+    int oc, oh, ow; /* output shape per example, as computed (see prune) */
+    int doc_h, doc_w, doc_oh, doc_ow; /* input and output size in the architecture */
+    int k;                            /* convolution kernel size */
+    int relu;                         /* ReLU applied to this layer's output when it runs */
+    int relu_doc; /* the architecture has a ReLU after this layer (moved into a following pool
+                     layer when one comes next; see pool.c) */
     size_t w_off, b_off;
 } layer;
 
@@ -173,18 +172,9 @@ static int add_relu(builder *b)
 
 static int add_pool(builder *b)
 {
-    layer *prev = &b->net->layers[b->net->n_layers - 1];
-    int drop_h = 0, drop_w = 0;
-    if (prev->kind == L_CONV) { /* floor pooling ignores an odd last row/column: skip it */
-        drop_h = prev->oh & 1, drop_w = prev->ow & 1;
-        prev->drop_h = drop_h, prev->drop_w = drop_w;
-        prev->oh -= drop_h, prev->ow -= drop_w;
-        b->h = prev->oh, b->w = prev->ow;
-    }
     layer *L = push(b, L_POOL, NULL);
     if (!L)
         return b->err ? b->err->code : AFL_EINPUT;
-    L->drop_h = drop_h, L->drop_w = drop_w;
     if (L[-1].relu) { /* relu then pool == pool then relu, on 4x fewer numbers */
         L[-1].relu = 0;
         L->relu = 1;
@@ -219,12 +209,41 @@ static afl_net *start(builder *b, const char *kind, int c, int h, int w, int n_c
     return n;
 }
 
+/* Shrinks each layer's computed output to the part that later layers read. Floor pooling
+ * ignores an odd last row or column, and a convolution whose output is cut reads fewer input
+ * rows and columns: for the 28x28 CNN conv2 computes 10x10 of its 11x11 outputs, pool1 12x12 of
+ * 13x13 and conv1 24x24 of 26x26. That saves 15-17% of the convolution work and changes no
+ * result, since the skipped values never reach the loss. Dense layers read everything. */
+static void prune(afl_net *n)
+{
+    for (int i = 0; i < n->n_layers; i++) {
+        layer *L = &n->layers[i];
+        L->doc_h = L->h, L->doc_w = L->w, L->doc_oh = L->oh, L->doc_ow = L->ow;
+    }
+    int nh = INT_MAX, nw = INT_MAX; /* what the next layer reads of this layer's output */
+    for (int i = n->n_layers - 1; i >= 0; i--) {
+        layer *L = &n->layers[i];
+        if (L->kind == L_DENSE) {
+            nh = nw = INT_MAX;
+            continue;
+        }
+        L->oh = L->oh < nh ? L->oh : nh;
+        L->ow = L->ow < nw ? L->ow : nw;
+        nh = L->kind == L_CONV ? L->oh + L->k - 1 : 2 * L->oh;
+        nw = L->kind == L_CONV ? L->ow + L->k - 1 : 2 * L->ow;
+    }
+    for (int i = 1; i < n->n_layers; i++)
+        if (n->layers[i].kind != L_DENSE)
+            n->layers[i].h = n->layers[i - 1].oh, n->layers[i].w = n->layers[i - 1].ow;
+}
+
 static afl_net *finish(builder *b, int rc)
 {
     if (rc) {
         free(b->net);
         return NULL;
     }
+    prune(b->net);
     return b->net;
 }
 
@@ -597,12 +616,12 @@ void afl_net_summary(const afl_net *net, char *buf, size_t len)
             break;
         case L_CONV:
             OUT("  %-6s conv %dx%d, %d -> %d channels, %dx%d -> %dx%d%s, %zu parameters\n", L->name,
-                L->k, L->k, L->c, L->oc, L->h, L->w, L->oh + L->drop_h, L->ow + L->drop_w,
+                L->k, L->k, L->c, L->oc, L->doc_h, L->doc_w, L->doc_oh, L->doc_ow,
                 L->relu_doc ? " + ReLU" : "", np);
             break;
         case L_POOL:
-            OUT("  %-6s maxpool 2x2, %dx%dx%d -> %dx%dx%d\n", "", L->c, L->h + L->drop_h,
-                L->w + L->drop_w, L->oc, L->oh, L->ow);
+            OUT("  %-6s maxpool 2x2, %dx%dx%d -> %dx%dx%d\n", "", L->c, L->doc_h, L->doc_w, L->oc,
+                L->doc_oh, L->doc_ow);
             break;
         }
     }
