@@ -29,6 +29,7 @@
 #include "models/npy.h"
 #include "sim/components.h"
 #include "sim/csvout.h"
+#include "sim/evaluate.h"
 #include "sim/fsutil.h"
 #include "sim/progress.h"
 #include "sim/queue.h"
@@ -62,7 +63,9 @@ typedef struct run {
     /* model */
     afl_net *net;
     size_t d;
-    afl_ws *ws_train, *ws_eval;
+    afl_ws *ws_train;
+    afl_evaluator *evaluator;
+    int threads;
     float *w, *g, *step, *wloc, *gtmp, *xb;
     int32_t *yb;
     int batch, local_steps;
@@ -225,7 +228,8 @@ static int evaluate(run *R, double time, afl_err *err)
 {
     long correct = 0;
     double loss = 0;
-    afl_net_evaluate(R->net, R->ws_eval, R->w, R->test.x, R->test.y, R->test.n, &correct, &loss);
+    if (afl_evaluator_run(R->evaluator, R->w, R->test.x, R->test.y, R->test.n, &correct, &loss))
+        return afl_err_set(err, AFL_EINTERNAL, "evaluation set larger than planned");
     R->last_err = 1.0 - (double)correct / (double)R->test.n;
     R->last_loss = loss / (double)R->test.n;
     R->last_eval_version = R->version;
@@ -561,7 +565,7 @@ static int setup_model(run *R, afl_err *err)
     R->d = afl_net_nparams(R->net);
     R->batch = (int)afl_cfg_int(R->cfg, "train", "batch");
     R->ws_train = afl_ws_create(R->net, R->batch);
-    R->ws_eval = afl_ws_create(R->net, 500);
+    R->evaluator = afl_evaluator_create(R->net, R->threads, R->test.n);
     size_t dsz = R->d * sizeof(float);
     R->w = malloc(dsz);
     R->g = malloc(dsz);
@@ -573,7 +577,7 @@ static int setup_model(run *R, afl_err *err)
         R->gtmp = malloc(dsz);
     }
     R->vs = afl_versions_create(R->d);
-    if (!R->ws_train || !R->ws_eval || !R->w || !R->g || !R->step || !R->xb || !R->yb || !R->vs ||
+    if (!R->ws_train || !R->evaluator || !R->w || !R->g || !R->step || !R->xb || !R->yb || !R->vs ||
         (R->local_steps > 1 && (!R->wloc || !R->gtmp)))
         return afl_err_set(err, AFL_ENOMEM, "out of memory allocating the model (%zu parameters)",
                            R->d);
@@ -693,8 +697,8 @@ static int write_summary(run *R, double wall, afl_err *err)
     afl_buf_printf(&b,
                    "scenario,seed,mode,dataset,model,defense,attack,clients,malicious,rounds,"
                    "versions,sim_time,final_test_error,final_test_loss,malicious_arrivals,"
-                   "benign_arrivals,tpr,fpr,precision,jobs_dropped,status,wall_seconds,"
-                   "rounds_per_second\n");
+                   "benign_arrivals,tpr,fpr,precision,jobs_dropped,status,blas,threads,"
+                   "wall_seconds,rounds_per_second\n");
     afl_buf_printf(&b, "%s,%llu,%s,%s,%s,%s,%s,%d,%d,%lld,%lld,%.17g,%.9g,%.9g,%lld,%lld,",
                    afl_config_name(R->cfg), (unsigned long long)R->seed,
                    R->time_mode ? "time" : "round", afl_cfg_str(R->cfg, "data", "dataset"),
@@ -705,8 +709,8 @@ static int write_summary(run *R, double wall, afl_err *err)
                        rate(R->rej_mal, R->rej_mal + R->rej_ben)};
     for (int k = 0; k < 3; k++)
         afl_buf_printf(&b, isnan(rates[k]) ? "NA," : "%.9g,", rates[k]);
-    afl_buf_printf(&b, "%lld,\"%s\",%.3f,%.1f\n", (long long)R->jobs_dropped, R->status, wall,
-                   wall > 0 ? (double)R->round / wall : 0.0);
+    afl_buf_printf(&b, "%lld,\"%s\",\"%s\",%d,%.3f,%.1f\n", (long long)R->jobs_dropped, R->status,
+                   afl_blas_info(), R->threads, wall, wall > 0 ? (double)R->round / wall : 0.0);
     char path[PATH_MAX];
     int rc = b.oom ? afl_err_set(err, AFL_ENOMEM, "out of memory")
                    : path_join(path, R->dir, "summary.csv", err);
@@ -763,7 +767,7 @@ static void teardown(run *R)
     afl_dataset_free(&R->test);
     afl_partition_free(&R->part);
     afl_ws_free(R->ws_train);
-    afl_ws_free(R->ws_eval);
+    afl_evaluator_free(R->evaluator);
     afl_net_free(R->net);
     free(R->w), free(R->g), free(R->step), free(R->wloc), free(R->gtmp), free(R->xb), free(R->yb);
     afl_versions_free(R->vs);
@@ -800,8 +804,8 @@ int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, a
     R->eval_every_time = R->time_mode ? afl_cfg_real(cfg, "eval", "every_time") : 0;
     R->next_eval_time = R->eval_every_time;
     snprintf(R->status, sizeof R->status, "ok");
-    int threads = o && o->threads > 0 ? o->threads : 1;
-    openblas_set_num_threads(threads);
+    R->threads = o && o->threads > 0 ? o->threads : 1;
+    afl_blas_set_threads(1); /* our own threads do the parallel work; BLAS stays serial */
 
     int rc = AFL_OK;
     R->cl = calloc((size_t)R->n, sizeof *R->cl);

@@ -4,7 +4,8 @@
 
 #include "testutil.h"
 
-static afl_run_result run_fmnist(const char *ini, const char *const *sets)
+static afl_run_result run_fmnist_threads(const char *ini, const char *const *sets, int threads,
+                                         char *out_dir)
 {
     struct stat st;
     cr_assert_eq(stat("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", &st), 0,
@@ -15,12 +16,19 @@ static afl_run_result run_fmnist(const char *ini, const char *const *sets)
     cr_assert_eq(tu_config(dir, "e2e.ini", ini, sets, &cfg, &err), AFL_OK, "%s", err.msg);
     char out[600];
     snprintf(out, sizeof out, "%s/run", dir);
-    afl_run_opts o = {out, 0, 1, 0};
+    afl_run_opts o = {out, 0, threads, 0};
     afl_run_result r;
     cr_assert_eq(afl_run(cfg, &o, &r, &err), AFL_OK, "%s", err.msg);
     afl_config_free(cfg);
+    if (out_dir)
+        snprintf(out_dir, 600, "%s", out);
     free(dir);
     return r;
+}
+
+static afl_run_result run_fmnist(const char *ini, const char *const *sets)
+{
+    return run_fmnist_threads(ini, sets, 1, NULL);
 }
 
 #define E2E_INI                                                                                    \
@@ -45,4 +53,23 @@ Test(e2e, asyncsgd_mlp_time_mode_with_stragglers_learns, .timeout = 300)
                           "delay.straggler_slowdown=10", "data.partition=iid", NULL};
     afl_run_result r = run_fmnist(E2E_INI, sets);
     cr_assert_lt(r.final_test_error, 0.30, "test error %g", r.final_test_error);
+}
+
+/* Evaluation is split over threads in fixed chunks: any thread count, same bytes. */
+Test(e2e, cnn_results_identical_with_one_and_two_threads, .timeout = 300)
+{
+    const char *sets[] = {"sim.rounds=150", "eval.every=50", NULL};
+    char a[600], b[600];
+    run_fmnist_threads(E2E_INI, sets, 1, a);
+    run_fmnist_threads(E2E_INI, sets, 2, b);
+    const char *files[] = {"events.csv", "eval.csv", "config.ini", "partition.csv"};
+    for (int i = 0; i < 4; i++) {
+        char pa[700], pb[700];
+        snprintf(pa, sizeof pa, "%s/%s", a, files[i]);
+        snprintf(pb, sizeof pb, "%s/%s", b, files[i]);
+        char *x = tu_read(pa), *y = tu_read(pb);
+        cr_assert_not_null(x);
+        cr_assert_str_eq(x, y, "%s differs between 1 and 2 threads", files[i]);
+        free(x), free(y);
+    }
 }
