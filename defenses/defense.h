@@ -82,6 +82,10 @@ typedef struct afl_defense_ops {
     int (*on_update)(void *state, const afl_update *u, float *step_out, afl_decision *dec,
                      afl_err *err);
     void (*destroy)(void *state);
+    /* Optional, for adaptive attacks with full knowledge: would on_update accept u now?
+     * Must not change the state (or any randomness).  Returns 1 accept, 0 reject, and
+     * the score on_update would log in *score. */
+    int (*probe)(void *state, const afl_update *u, double *score);
 } afl_defense_ops;
 
 const afl_component *afl_defense_components(size_t *n);

@@ -432,6 +432,8 @@ int afl_param_check(const afl_param *p, const char *v, char *why, size_t wn)
     case AFL_P_DIST: {
         afl_dist d;
         char w2[256];
+        if (!v[0] && !p->def[0])
+            return AFL_OK; /* optional distribution left unset */
         if (afl_dist_parse(v, &d, w2, sizeof w2) != 0) {
             snprintf(why, wn, "%s", w2);
             return AFL_EINPUT;
@@ -510,6 +512,10 @@ static char *canonical(const afl_param *p, const char *v, const char *base_dir)
     case AFL_P_DIST: {
         afl_dist d;
         char why[64];
+        if (!v[0]) {
+            buf[0] = 0;
+            break;
+        }
         afl_dist_parse(v, &d, why, sizeof why);
         afl_dist_format(&d, buf, sizeof buf);
         break;

@@ -83,7 +83,26 @@ typedef struct run {
     int64_t n_mal, n_ben, rej_mal, rej_ben;
     const afl_attack_ops *atk;
     void *atk_state;
-    int64_t attack_start;
+    afl_rng *atk_rng;
+    int64_t attack_start, attack_period;
+    double attack_duty;
+    /* attacker knowledge: rings of the last `window` genuine updates */
+    int know_full, window;
+    float *ring;          /* (window, d) */
+    const float **known;  /* (window) newest first, rebuilt per craft */
+    int ring_len, ring_head;
+    float *genuine;       /* (d) copy of the crafting client's genuine update */
+    /* timing attacks */
+    double mal_rate;
+    int mal_staleness; /* 0 uniform, 1 fresh, 2 max */
+    afl_dist mal_speed, mal_compute, mal_network;
+    int has_mal_speed, has_mal_compute, has_mal_network;
+    double burst_period, burst_length;
+    /* backdoor evaluation: triggered non-target test examples, labelled with the target */
+    int backdoor;
+    afl_dataset triggered;
+    double last_asr;
+    afl_norm_stats norm;
     /* time mode */
     afl_queue *q;
     afl_dist speed, compute, network;
@@ -143,6 +162,51 @@ static double l2norm(const float *v, size_t n)
     return sqrt(s);
 }
 
+/* ---- attack schedule and knowledge ---------------------------------------------------- */
+
+/* Is the attack on in this round?  attack.start, then attack.period / attack.duty cycles. */
+static int attack_on(const run *R)
+{
+    if (R->m == 0 || R->round < R->attack_start)
+        return 0;
+    if (R->attack_period <= 0)
+        return 1;
+    int64_t phase = (R->round - R->attack_start) % R->attack_period;
+    return (double)phase < R->attack_duty * (double)R->attack_period;
+}
+
+/* Records a genuine update in the knowledge ring (benign ones for full knowledge,
+ * malicious ones for partial). */
+static void remember(run *R, int client, const float *g)
+{
+    if (!R->ring || (client < R->m) == R->know_full)
+        return;
+    R->ring_head = (R->ring_head + 1) % R->window;
+    memcpy(R->ring + (size_t)R->ring_head * R->d, g, R->d * sizeof(float));
+    if (R->ring_len < R->window)
+        R->ring_len++;
+}
+
+/* The defense's side-effect-free acceptance test, for adaptive attacks. */
+typedef struct {
+    run *R;
+    const afl_attack_view *v;
+} probe_env;
+
+static int probe_accepts(void *env, const float *g, double *score)
+{
+    probe_env *pe = env;
+    run *R = pe->R;
+    const afl_attack_view *v = pe->v;
+    afl_update u = {v->client, v->base_version, R->version, R->version - v->base_version,
+                    R->now, g, v->w_base, R->w};
+    double sc = NAN;
+    int ok = R->def->probe(R->def_state, &u, &sc);
+    if (score)
+        *score = sc;
+    return ok;
+}
+
 /* ---- clients ------------------------------------------------------------------------- */
 
 static int client_prepare(run *R, int i, afl_err *err)
@@ -190,7 +254,7 @@ static int client_update(run *R, int i, int64_t base_version, const float *w_bas
     int rc = client_prepare(R, i, err);
     if (rc)
         return rc;
-    int attacking = i < R->m && R->round >= R->attack_start;
+    int attacking = i < R->m && attack_on(R);
     if (R->local_steps == 1) {
         int B = next_batch(R, i);
         if (attacking && R->atk->poison_batch)
@@ -210,8 +274,21 @@ static int client_update(run *R, int i, int64_t base_version, const float *w_bas
             R->g[k] = (w_base[k] - R->wloc[k]) * inv;
     }
     if (attacking && R->atk->craft) {
-        afl_attack_view v = {i, R->round, R->version, base_version, w_base, R->w};
+        memcpy(R->genuine, R->g, R->d * sizeof(float));
+        for (int k = 0; k < R->ring_len; k++)
+            R->known[k] =
+                R->ring + (size_t)((R->ring_head - k + R->window) % R->window) * R->d;
+        afl_attack_view v = {i, R->round, R->version, base_version, w_base, R->w, R->genuine,
+                             R->ring_len, R->known, R->know_full, R->n, R->m, NULL, NULL};
+        probe_env pe = {R, &v};
+        if (R->def->probe) {
+            v.accepts = probe_accepts;
+            v.accepts_env = &pe;
+        }
+        remember(R, i, R->g);
         R->atk->craft(R->atk_state, &v, R->g, R->cl[i].rng);
+    } else {
+        remember(R, i, R->g);
     }
     return AFL_OK;
 }
@@ -232,6 +309,15 @@ static int evaluate(run *R, double time, afl_err *err)
         return afl_err_set(err, AFL_EINTERNAL, "evaluation set larger than planned");
     R->last_err = 1.0 - (double)correct / (double)R->test.n;
     R->last_loss = loss / (double)R->test.n;
+    R->last_asr = NAN;
+    if (R->backdoor && R->triggered.n > 0) {
+        long hits = 0;
+        double l2 = 0;
+        if (afl_evaluator_run(R->evaluator, R->w, R->triggered.x, R->triggered.y,
+                              R->triggered.n, &hits, &l2))
+            return afl_err_set(err, AFL_EINTERNAL, "evaluation set larger than planned");
+        R->last_asr = (double)hits / (double)R->triggered.n;
+    }
     R->last_eval_version = R->version;
     afl_csv *c = &R->evalcsv;
     afl_csv_real(c, time);
@@ -239,6 +325,7 @@ static int evaluate(run *R, double time, afl_err *err)
     afl_csv_int(c, R->version);
     afl_csv_realf(c, R->last_err, 9);
     afl_csv_realf(c, R->last_loss, 9);
+    afl_csv_realf(c, R->last_asr, 9);
     afl_csv_realf(c, rate(R->rej_mal, R->n_mal), 9);
     afl_csv_realf(c, rate(R->rej_ben, R->n_ben), 9);
     afl_csv_realf(c, rate(R->rej_mal, R->rej_mal + R->rej_ben), 9);
@@ -271,6 +358,7 @@ static int arrival(run *R, int client, int64_t base_version, double time, afl_er
     if (!w_base)
         return afl_err_set(err, AFL_EINTERNAL, "model version %lld is not held",
                            (long long)base_version);
+    int attacked = client < R->m && attack_on(R);
     int rc = client_update(R, client, base_version, w_base, err);
     if (rc)
         return rc;
@@ -302,6 +390,7 @@ static int arrival(run *R, int client, int64_t base_version, double time, afl_er
         afl_csv_int(c, version_at_arrival);
         afl_csv_int(c, client);
         afl_csv_int(c, client < R->m);
+        afl_csv_int(c, attacked);
         afl_csv_int(c, base_version);
         afl_csv_int(c, version_at_arrival - base_version);
         afl_csv_realf(c, norm, 9);
@@ -332,10 +421,24 @@ static int arrival(run *R, int client, int64_t base_version, double time, afl_er
 static int loop_round(run *R, afl_err *err)
 {
     int64_t tau_max = afl_cfg_int(R->cfg, "delay", "tau_max");
+    int plain = R->mal_rate == 1.0 || R->m == 0;
+    double total = (double)(R->n - R->m) + R->mal_rate * R->m;
     while (R->round < R->rounds_target) {
-        int client = (int)afl_rng_below(R->sched_rng, (uint64_t)R->n);
+        int client;
+        if (plain) {
+            client = (int)afl_rng_below(R->sched_rng, (uint64_t)R->n);
+        } else {
+            /* malicious clients weigh attack.rate, benign ones 1 */
+            double u = afl_rng_uniform(R->sched_rng) * total, mw = R->mal_rate * R->m;
+            if (u < mw)
+                client = (int)(u / R->mal_rate) < R->m ? (int)(u / R->mal_rate) : R->m - 1;
+            else
+                client = R->m + (int)afl_rng_below(R->sched_rng, (uint64_t)(R->n - R->m));
+        }
         int64_t hi = R->version < tau_max ? R->version : tau_max;
         int64_t tau = (int64_t)afl_rng_below(R->sched_rng, (uint64_t)hi + 1);
+        if (client < R->m && attack_on(R) && R->mal_staleness)
+            tau = R->mal_staleness == 1 ? 0 : hi; /* fresh / deliberately stale */
         R->now = (double)R->round;
         int rc = arrival(R, client, R->version - tau, R->now, err);
         if (rc)
@@ -350,6 +453,13 @@ static int loop_round(run *R, afl_err *err)
 
 static void make_ready(run *R, int c, double t)
 {
+    if (c < R->m && R->burst_period > 0) {
+        double k = floor(t / R->burst_period), start = k * R->burst_period;
+        if (t >= start + R->burst_length) {
+            afl_queue_push(R->q, start + R->burst_period, EV_ONLINE, c, 0);
+            return;
+        }
+    }
     if (R->have_trace) {
         double next = 0, until = 0;
         if (!afl_trace_online(&R->trace, c, t, &next, &until)) {
@@ -365,10 +475,13 @@ static void make_ready(run *R, int c, double t)
 static int start_job(run *R, int c, double t)
 {
     client_state *cs = &R->cl[c];
-    double compute = afl_dist_sample(&R->compute, R->delay_rng);
+    int mal = c < R->m;
+    double compute = afl_dist_sample(mal && R->has_mal_compute ? &R->mal_compute : &R->compute,
+                                     R->delay_rng);
     double speed = cs->speed > 0 ? cs->speed : 1e-300;
     double dur = compute / speed * (cs->straggler ? R->slowdown : 1.0) +
-                 afl_dist_sample(&R->network, R->delay_rng);
+                 afl_dist_sample(mal && R->has_mal_network ? &R->mal_network : &R->network,
+                                 R->delay_rng);
     if (!isfinite(dur))
         dur = 1e300;
     afl_versions_acquire(R->vs, R->version);
@@ -487,7 +600,7 @@ static int setup_data(run *R, afl_err *err)
     afl_norm mode = strcmp(nm, "standardize") == 0 ? AFL_NORM_STANDARDIZE
                     : strcmp(nm, "unit") == 0      ? AFL_NORM_UNIT
                                                    : AFL_NORM_NONE;
-    if ((rc = afl_normalize(mode, &R->train, &R->test, NULL, err)))
+    if ((rc = afl_normalize(mode, &R->train, &R->test, &R->norm, err)))
         return rc;
     afl_rng *pr = afl_rng_create(R->seed, AFL_RNG_PARTITION, 0);
     if (!pr)
@@ -591,6 +704,16 @@ static int setup_model(run *R, afl_err *err)
     return AFL_OK;
 }
 
+/* A pixel value v in [0,1] as it appears in the normalised input (attack triggers). */
+static float pixel_value(const void *env, int ch, float v)
+{
+    const run *R = env;
+    if (R->norm.n == 0) /* data.normalize = none: raw scale */
+        return R->train.is_image ? 255.0f * v : v;
+    int k = ch < R->norm.n ? ch : 0;
+    return (float)(((double)v - R->norm.mean[k]) / R->norm.scale[k]);
+}
+
 static int setup_components(run *R, afl_err *err)
 {
     const afl_config *cfg = R->cfg;
@@ -618,10 +741,63 @@ static int setup_components(run *R, afl_err *err)
     int rc = R->def->create(&dctx, &R->def_state, err);
     if (rc)
         return rc;
-    afl_attack_ctx actx = {cfg,         R->n,       R->m,       R->train.n_classes,
-                           R->train.c,  R->train.h, R->train.w, R->d,
-                           R->lr,       R->seed};
-    return R->atk->create(&actx, &R->atk_state, err);
+    R->atk_rng = afl_rng_create(R->seed, AFL_RNG_ATTACK, 0);
+    if (!R->atk_rng)
+        return afl_err_set(err, AFL_ENOMEM, "out of memory");
+    afl_attack_ctx actx = {cfg,
+                           R->n,
+                           R->m,
+                           R->train.n_classes,
+                           R->train.c,
+                           R->train.h,
+                           R->train.w,
+                           R->train.is_image,
+                           R->d,
+                           R->lr,
+                           R->local_lr,
+                           R->batch,
+                           (int)afl_cfg_int(cfg, "delay", "tau_max"),
+                           R->seed,
+                           R->atk_rng,
+                           R->net,
+                           pixel_value,
+                           R};
+    if ((rc = R->atk->create(&actx, &R->atk_state, err)))
+        return rc;
+    if (R->atk->needs_knowledge && R->m > 0) {
+        R->window = (int)afl_cfg_int(cfg, "attack", "window");
+        if (R->window == 0)
+            R->window = R->n;
+        R->ring = malloc((size_t)R->window * R->d * sizeof(float));
+        R->known = malloc((size_t)R->window * sizeof *R->known);
+        if (!R->ring || !R->known)
+            return afl_err_set(err, AFL_ENOMEM,
+                               "out of memory for the attacker's knowledge window (%d x %zu floats)",
+                               R->window, R->d);
+    }
+    R->genuine = malloc(R->d * sizeof(float));
+    if (!R->genuine)
+        return afl_err_set(err, AFL_ENOMEM, "out of memory");
+    if (R->atk->target && R->atk->trigger) {
+        /* ASR set: test examples whose label is not the target, triggered, labelled target */
+        int target = R->atk->target(R->atk_state);
+        int *idx = malloc((size_t)R->test.n * sizeof *idx), k = 0;
+        if (!idx)
+            return afl_err_set(err, AFL_ENOMEM, "out of memory");
+        for (int i = 0; i < R->test.n; i++)
+            if (R->test.y[i] != target)
+                idx[k++] = i;
+        rc = afl_dataset_gather(&R->test, idx, k, &R->triggered, err);
+        free(idx);
+        if (rc)
+            return rc;
+        for (int i = 0; i < R->triggered.n; i++) {
+            R->atk->trigger(R->atk_state, R->triggered.x + (size_t)i * R->triggered.dim);
+            R->triggered.y[i] = target;
+        }
+        R->backdoor = 1;
+    }
+    return AFL_OK;
 }
 
 static int setup_time(run *R, afl_err *err)
@@ -631,6 +807,14 @@ static int setup_time(run *R, afl_err *err)
     R->compute = afl_cfg_dist(cfg, "delay", "compute");
     R->network = afl_cfg_dist(cfg, "delay", "network");
     R->slowdown = afl_cfg_real(cfg, "delay", "straggler_slowdown");
+    if ((R->has_mal_speed = afl_cfg_str(cfg, "attack", "speed")[0] != 0))
+        R->mal_speed = afl_cfg_dist(cfg, "attack", "speed");
+    if ((R->has_mal_compute = afl_cfg_str(cfg, "attack", "compute")[0] != 0))
+        R->mal_compute = afl_cfg_dist(cfg, "attack", "compute");
+    if ((R->has_mal_network = afl_cfg_str(cfg, "attack", "network")[0] != 0))
+        R->mal_network = afl_cfg_dist(cfg, "attack", "network");
+    R->burst_period = afl_cfg_real(cfg, "attack", "burst_period");
+    R->burst_length = afl_cfg_real(cfg, "attack", "burst_length");
     R->concurrency = (int)afl_cfg_int(cfg, "delay", "concurrency");
     R->random_select = strcmp(afl_cfg_str(cfg, "delay", "selection"), "random") == 0;
     R->drop_offline = strcmp(afl_cfg_str(cfg, "delay", "offline"), "drop") == 0;
@@ -645,7 +829,8 @@ static int setup_time(run *R, afl_err *err)
         return afl_err_set(err, AFL_ENOMEM, "out of memory");
     }
     for (int i = 0; i < R->n; i++)
-        R->cl[i].speed = (float)afl_dist_sample(&R->speed, sp);
+        R->cl[i].speed = (float)afl_dist_sample(
+            i < R->m && R->has_mal_speed ? &R->mal_speed : &R->speed, sp);
     /* exactly round(frac * n) stragglers, chosen uniformly */
     int ns = (int)floor(afl_cfg_real(cfg, "delay", "straggler_frac") * R->n + 0.5);
     for (int i = 0; i < R->n; i++)
@@ -696,15 +881,17 @@ static int write_summary(run *R, double wall, afl_err *err)
     afl_buf b = {0};
     afl_buf_printf(&b,
                    "scenario,seed,mode,dataset,model,defense,attack,clients,malicious,rounds,"
-                   "versions,sim_time,final_test_error,final_test_loss,malicious_arrivals,"
+                   "versions,sim_time,final_test_error,final_test_loss,final_asr,malicious_arrivals,"
                    "benign_arrivals,tpr,fpr,precision,jobs_dropped,status,blas,threads,"
                    "wall_seconds,rounds_per_second\n");
-    afl_buf_printf(&b, "%s,%llu,%s,%s,%s,%s,%s,%d,%d,%lld,%lld,%.17g,%.9g,%.9g,%lld,%lld,",
+    afl_buf_printf(&b, "%s,%llu,%s,%s,%s,%s,%s,%d,%d,%lld,%lld,%.17g,%.9g,%.9g,",
                    afl_config_name(R->cfg), (unsigned long long)R->seed,
                    R->time_mode ? "time" : "round", afl_cfg_str(R->cfg, "data", "dataset"),
                    afl_cfg_str(R->cfg, "model", "type"), R->def->info.name, R->atk->info.name,
                    R->n, R->m, (long long)R->round, (long long)R->version, R->now, R->last_err,
-                   R->last_loss, (long long)R->n_mal, (long long)R->n_ben);
+                   R->last_loss);
+    afl_buf_printf(&b, isnan(R->last_asr) ? "NA," : "%.9g,", R->last_asr);
+    afl_buf_printf(&b, "%lld,%lld,", (long long)R->n_mal, (long long)R->n_ben);
     double rates[3] = {rate(R->rej_mal, R->n_mal), rate(R->rej_ben, R->n_ben),
                        rate(R->rej_mal, R->rej_mal + R->rej_ben)};
     for (int k = 0; k < 3; k++)
@@ -778,6 +965,12 @@ static void teardown(run *R)
     afl_rng_free(R->delay_rng);
     afl_rng_free(R->sched_rng);
     afl_rng_free(R->def_rng);
+    afl_rng_free(R->atk_rng);
+    free(R->ring);
+    free(R->known);
+    free(R->genuine);
+    afl_dataset_free(&R->triggered);
+    afl_norm_stats_free(&R->norm);
     if (R->have_trusted)
         afl_trusted_free(&R->trusted);
 }
@@ -799,6 +992,13 @@ int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, a
     R->local_lr = afl_cfg_real(cfg, "train", "local_lr");
     R->local_steps = (int)afl_cfg_int(cfg, "train", "local_steps");
     R->attack_start = afl_cfg_int(cfg, "attack", "start");
+    R->attack_period = afl_cfg_int(cfg, "attack", "period");
+    R->attack_duty = afl_cfg_real(cfg, "attack", "duty");
+    R->know_full = strcmp(afl_cfg_str(cfg, "attack", "knowledge"), "full") == 0;
+    R->mal_rate = afl_cfg_real(cfg, "attack", "rate");
+    const char *ms = afl_cfg_str(cfg, "attack", "staleness");
+    R->mal_staleness = strcmp(ms, "fresh") == 0 ? 1 : strcmp(ms, "max") == 0 ? 2 : 0;
+    R->last_asr = NAN;
     R->write_events = afl_cfg_bool(cfg, "output", "events");
     R->eval_every = afl_cfg_int(cfg, "eval", "every");
     R->eval_every_time = R->time_mode ? afl_cfg_real(cfg, "eval", "every_time") : 0;
@@ -831,11 +1031,11 @@ int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, a
         rc = write_clients(R, err);
     if (!rc && R->write_events && !(rc = path_join(path, R->dir, "events.csv", err)))
         rc = afl_csv_open(&R->events, path,
-                          "time,round,version,client,malicious,base_version,staleness,"
+                          "time,round,version,client,malicious,attacked,base_version,staleness,"
                           "update_norm,score,verdict,weight,aux",
                           err);
     if (!rc && !(rc = path_join(path, R->dir, "eval.csv", err)))
-        rc = afl_csv_open(&R->evalcsv, path, "time,round,version,test_error,test_loss,tpr,fpr,precision", err);
+        rc = afl_csv_open(&R->evalcsv, path, "time,round,version,test_error,test_loss,asr,tpr,fpr,precision", err);
     int opened = !rc;
     if (!rc) {
         int prog = o ? o->progress : -1;

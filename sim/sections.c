@@ -85,7 +85,32 @@ static const afl_param train_params[] = {
     {NULL, 0, NULL, 0, 0, NULL, NULL}};
 
 static const afl_param attack_params[] = {
-    {"start", AFL_P_INT, "0", 0, 1e12, NULL, "first round in which malicious clients attack"},
+    {"start", AFL_P_INT, "0", 0, 1e12, NULL,
+     "first round in which malicious clients attack (the paper: from the first round)"},
+    {"period", AFL_P_INT, "0", 0, 1e12, NULL,
+     "switch the attack on and off periodically: a cycle of this many rounds (0 = always on)"},
+    {"duty", AFL_P_REAL, "0.5", 0, 1, NULL,
+     "with period > 0: the attack is on during the first duty * period rounds of each cycle"},
+    {"knowledge", AFL_P_ENUM, "full", 0, 0, "full|partial",
+     "full: the attacker sees the genuine updates of the last `window` benign arrivals and the "
+     "defense (the paper's setting); partial: only its own clients' genuine updates"},
+    {"window", AFL_P_INT, "0", 0, 1e6, NULL,
+     "how many recent genuine updates the attacker knows (0 = clients.n)"},
+    {"rate", AFL_P_REAL, "1", 0, 1e6, NULL,
+     "timing, round mode: a malicious client is chosen this many times as often as a benign one"},
+    {"staleness", AFL_P_ENUM, "uniform", 0, 0, "uniform|fresh|max",
+     "timing, round mode: malicious clients' staleness ~ U{0..tau_max} like everyone (uniform), "
+     "always 0 (fresh) or always min(tau_max, version) (max, deliberately stale)"},
+    {"speed", AFL_P_DIST, "", 0, 0, "constant|uniform|lognormal|pareto",
+     "timing, time mode: malicious clients' speed distribution (empty = same as delay.speed)"},
+    {"compute", AFL_P_DIST, "", 0, 0, NULL,
+     "timing, time mode: malicious clients' compute time (empty = same as delay.compute)"},
+    {"network", AFL_P_DIST, "", 0, 0, NULL,
+     "timing, time mode: malicious clients' network delay (empty = same as delay.network)"},
+    {"burst_period", AFL_P_REAL, "0", 0, 1e300, NULL,
+     "timing, time mode: malicious clients start jobs only in bursts, the first burst_length of "
+     "every burst_period time units (0 = off)"},
+    {"burst_length", AFL_P_REAL, "1", 0, 1e300, NULL, "timing, time mode: length of a burst"},
     {NULL, 0, NULL, 0, 0, NULL, NULL}};
 
 static const afl_param defense_params[] = {

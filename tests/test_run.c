@@ -41,7 +41,8 @@ static char *file_in(const char *dir, const char *name)
 /* events.csv rows as parsed numbers */
 typedef struct {
     double time;
-    long round, version, client, malicious, base, staleness;
+    long round, version, client, malicious, attacked, base, staleness;
+    double norm;
 } ev;
 
 static int read_events(const char *dir, ev *out, int max)
@@ -52,9 +53,10 @@ static int read_events(const char *dir, ev *out, int max)
     int n = 0;
     while (*line && n < max) {
         ev *e = &out[n];
-        int got = sscanf(line, "%lf,%ld,%ld,%ld,%ld,%ld,%ld", &e->time, &e->round, &e->version,
-                         &e->client, &e->malicious, &e->base, &e->staleness);
-        cr_assert_eq(got, 7, "bad row: %.80s", line);
+        int got = sscanf(line, "%lf,%ld,%ld,%ld,%ld,%ld,%ld,%ld,%lf", &e->time, &e->round,
+                         &e->version, &e->client, &e->malicious, &e->attacked, &e->base,
+                         &e->staleness, &e->norm);
+        cr_assert_eq(got, 9, "bad row: %.80s", line);
         n++;
         line = strchr(line, '\n');
         if (!line)
@@ -277,11 +279,11 @@ Test(run, outputs_have_headers_and_summary)
     char *ev = file_in(dir, "events.csv"), *evl = file_in(dir, "eval.csv"),
          *sum = file_in(dir, "summary.csv"), *cfg = file_in(dir, "config.ini"),
          *lay = file_in(dir, "model_layout.csv");
-    const char *hdr = "time,round,version,client,malicious,base_version,staleness,update_norm,"
+    const char *hdr = "time,round,version,client,malicious,attacked,base_version,staleness,update_norm,"
                       "score,verdict,weight,aux\n";
     cr_assert(strncmp(ev, hdr, strlen(hdr)) == 0, "%.200s", ev);
     cr_assert(strstr(ev, ",accepted,1,NA\n"));
-    cr_assert(strncmp(evl, "time,round,version,test_error,test_loss,tpr,fpr,precision\n", 57) == 0);
+    cr_assert(strncmp(evl, "time,round,version,test_error,test_loss,asr,tpr,fpr,precision\n", 61) == 0);
     /* eval rows at versions 0,100,200,300,400 */
     int rows = 0;
     for (char *p = evl; *p; p++)
@@ -373,4 +375,89 @@ Test(versions, keeps_exactly_the_versions_still_held)
     cr_assert_eq(afl_versions_publish(vs, 2, w), 0); /* reuses the free slot */
     cr_assert_eq(afl_versions_peak(vs), 2);
     afl_versions_free(vs);
+}
+
+/* ---- attack schedule and timing attacks ---------------------------------------------- */
+
+Test(attack_engine, attack_switches_on_and_off_with_period_and_duty)
+{
+    const char *sets[] = {"attack.type=signflip", "clients.malicious=0.3", "attack.start=100",
+                          "attack.period=50", "attack.duty=0.4", NULL};
+    char *dir = run_synth(NULL, sets, 1, AFL_OK, NULL);
+    static ev e[400];
+    int n = read_events(dir, e, 400), on = 0;
+    for (int i = 0; i < n; i++) {
+        int expect = e[i].malicious && e[i].round >= 100 && (e[i].round - 100) % 50 < 20;
+        cr_assert_eq(e[i].attacked, expect, "round %ld client %ld", e[i].round, e[i].client);
+        cr_assert(e[i].malicious || !e[i].attacked);
+        on += expect;
+    }
+    cr_assert_gt(on, 20);
+    free(dir);
+}
+
+Test(attack_engine, round_mode_rate_and_staleness_of_malicious_clients)
+{
+    const char *sets[] = {"clients.malicious=0.2", "attack.rate=4", "attack.staleness=max",
+                          "sim.rounds=6000", "eval.every=0", "delay.tau_max=6", NULL};
+    char *dir = run_synth(NULL, sets, 1, AFL_OK, NULL);
+    static ev e[6000];
+    int n = read_events(dir, e, 6000), mal = 0;
+    for (int i = 0; i < n; i++) {
+        if (e[i].malicious) {
+            mal++;
+            long hi = e[i].version < 6 ? e[i].version : 6;
+            cr_assert_eq(e[i].staleness, hi, "deliberately stale: round %ld", e[i].round);
+        }
+    }
+    /* 2 malicious of 10 with weight 4: share 8/16 = 0.5 */
+    double share = (double)mal / n;
+    cr_assert(share > 0.46 && share < 0.54, "malicious share %g", share);
+    free(dir);
+}
+
+Test(attack_engine, fresh_malicious_updates_have_no_staleness)
+{
+    const char *sets[] = {"clients.malicious=0.3", "attack.staleness=fresh", NULL};
+    char *dir = run_synth(NULL, sets, 1, AFL_OK, NULL);
+    static ev e[400];
+    int n = read_events(dir, e, 400);
+    for (int i = 0; i < n; i++)
+        if (e[i].malicious)
+            cr_assert_eq(e[i].staleness, 0);
+    free(dir);
+}
+
+Test(attack_engine, time_mode_fast_attackers_arrive_more_often)
+{
+    const char *sets[] = {"sim.mode=time", "clients.malicious=0.2", "attack.compute=constant(0.1)",
+                          "delay.compute=constant(1)", "sim.rounds=1200", NULL};
+    char *dir = run_synth(NULL, sets, 1, AFL_OK, NULL);
+    static ev e[1200];
+    int n = read_events(dir, e, 1200), mal = 0;
+    for (int i = 0; i < n; i++)
+        mal += (int)e[i].malicious;
+    /* rates: 2 clients x 10/unit vs 8 clients x 1/unit -> share 20/28 */
+    double share = (double)mal / n;
+    cr_assert(share > 0.68 && share < 0.75, "malicious share %g", share);
+    free(dir);
+}
+
+Test(attack_engine, time_mode_bursts_confine_malicious_arrivals)
+{
+    const char *sets[] = {"sim.mode=time", "clients.malicious=0.2", "attack.burst_period=10",
+                          "attack.burst_length=2", "delay.compute=constant(0.5)",
+                          "sim.rounds=2000", NULL};
+    char *dir = run_synth(NULL, sets, 1, AFL_OK, NULL);
+    static ev e[2000];
+    int n = read_events(dir, e, 2000), mal = 0;
+    for (int i = 0; i < n; i++)
+        if (e[i].malicious) {
+            mal++;
+            /* jobs start in [10k, 10k+2) and take 0.5 */
+            double ph = fmod(e[i].time, 10.0);
+            cr_assert(ph <= 2.5 + 1e-9, "malicious arrival at %g", e[i].time);
+        }
+    cr_assert_gt(mal, 0);
+    free(dir);
 }
