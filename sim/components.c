@@ -14,6 +14,10 @@ static const afl_param mlp_params[] = {
      "model=mlp: hidden layer sizes, e.g. 200,100 (each followed by ReLU)"},
     END};
 static const afl_param cnn_params[] = {END};
+static const afl_param none_params[] = {
+    {"dim", AFL_P_INT, "10", 1, 1e9, NULL,
+     "model=none: length of the synthetic N(0, I) update vectors"},
+    END};
 
 static const afl_component models[] = {
     {"cnn",
@@ -23,6 +27,10 @@ static const afl_component models[] = {
     {"mlp", "multi-layer perceptron with ReLU hidden layers and a softmax output",
      "standard; layout as PyTorch nn.Sequential of nn.Linear", mlp_params},
     {"softmax", "multinomial logistic regression (one dense layer)", "standard", softmax_params},
+    {"none",
+     "timing only: no data and no training; clients send synthetic N(0, I) vectors of length dim "
+     "(scheduling and delay studies at up to millions of clients)",
+     "-", none_params},
 };
 
 const afl_component *afl_model_components(size_t *n)

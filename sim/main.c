@@ -154,8 +154,11 @@ static int cmd_run(int argc, char **argv)
     printf("run folder:       %s\n", res.out_dir);
     printf("rounds:           %lld (model versions %lld, simulated time %g)\n",
            (long long)res.rounds, (long long)res.versions, res.sim_time);
-    printf("final test error: %.4f (test loss %.4f)\n", res.final_test_error,
-           res.final_test_loss);
+    if (res.final_test_error == res.final_test_error)
+        printf("final test error: %.4f (test loss %.4f)\n", res.final_test_error,
+               res.final_test_loss);
+    else
+        printf("final test error: n/a (nothing was evaluated)\n");
     printf("wall time:        %.1f s (%.0f rounds/s)\n", res.wall_seconds,
            res.wall_seconds > 0 ? (double)res.rounds / res.wall_seconds : 0.0);
     if (rc)

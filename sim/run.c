@@ -51,6 +51,8 @@ typedef struct {
 
 typedef struct run {
     const afl_config *cfg;
+    int timing_only; /* model.type = none: synthetic updates, no data, no evaluation */
+    afl_rng *synth_rng;
     uint64_t seed;
     int time_mode;
     int64_t rounds_target;
@@ -247,13 +249,29 @@ static int next_batch(run *R, int i)
     return B;
 }
 
+static void client_train(run *R, int i, const float *w_base);
+static int client_attack(run *R, int i, int64_t base_version, const float *w_base);
+
 /* Client i's update on w_base into R->g (d): one minibatch gradient, or
  * (w_base - w_E) / local_lr after E local SGD steps (DESIGN.md section 4). */
 static int client_update(run *R, int i, int64_t base_version, const float *w_base, afl_err *err)
 {
-    int rc = client_prepare(R, i, err);
-    if (rc)
-        return rc;
+    if (R->timing_only) {
+        /* g (d) ~ N(0, I): a stand-in update for scheduling studies */
+        for (size_t k = 0; k < R->d; k++)
+            R->g[k] = (float)afl_rng_normal(R->synth_rng);
+    } else {
+        int rc = client_prepare(R, i, err);
+        if (rc)
+            return rc;
+        client_train(R, i, w_base);
+    }
+    return client_attack(R, i, base_version, w_base);
+}
+
+/* The honest update of client i on w_base into R->g (data poisoning included). */
+static void client_train(run *R, int i, const float *w_base)
+{
     int attacking = i < R->m && attack_on(R);
     if (R->local_steps == 1) {
         int B = next_batch(R, i);
@@ -273,6 +291,12 @@ static int client_update(run *R, int i, int64_t base_version, const float *w_bas
         for (size_t k = 0; k < R->d; k++)
             R->g[k] = (w_base[k] - R->wloc[k]) * inv;
     }
+}
+
+/* Model poisoning: a malicious client rewrites R->g (knowledge and oracle in the view). */
+static int client_attack(run *R, int i, int64_t base_version, const float *w_base)
+{
+    int attacking = i < R->m && attack_on(R);
     if (attacking && R->atk->craft) {
         memcpy(R->genuine, R->g, R->d * sizeof(float));
         for (int k = 0; k < R->ring_len; k++)
@@ -286,7 +310,7 @@ static int client_update(run *R, int i, int64_t base_version, const float *w_bas
             v.accepts_env = &pe;
         }
         remember(R, i, R->g);
-        R->atk->craft(R->atk_state, &v, R->g, R->cl[i].rng);
+        R->atk->craft(R->atk_state, &v, R->g, R->cl[i].rng ? R->cl[i].rng : R->atk_rng);
     } else {
         remember(R, i, R->g);
     }
@@ -305,6 +329,10 @@ static int evaluate(run *R, double time, afl_err *err)
 {
     long correct = 0;
     double loss = 0;
+    if (R->timing_only) {
+        R->last_eval_version = R->version;
+        return AFL_OK; /* nothing to evaluate: eval.csv keeps its header only */
+    }
     if (afl_evaluator_run(R->evaluator, R->w, R->test.x, R->test.y, R->test.n, &correct, &loss))
         return afl_err_set(err, AFL_EINTERNAL, "evaluation set larger than planned");
     R->last_err = 1.0 - (double)correct / (double)R->test.n;
@@ -656,7 +684,10 @@ static int write_clients(run *R, afl_err *err)
     for (int i = 0; i < R->n && !rc; i++) {
         afl_csv_int(&c, i);
         afl_csv_int(&c, i < R->m);
-        afl_csv_int(&c, R->part.offsets[i + 1] - R->part.offsets[i]);
+        if (R->timing_only)
+            afl_csv_na(&c);
+        else
+            afl_csv_int(&c, R->part.offsets[i + 1] - R->part.offsets[i]);
         if (R->time_mode) {
             afl_csv_realf(&c, R->cl[i].speed, 9);
             afl_csv_int(&c, R->cl[i].straggler);
@@ -714,6 +745,25 @@ static float pixel_value(const void *env, int ch, float v)
     return (float)(((double)v - R->norm.mean[k]) / R->norm.scale[k]);
 }
 
+/* model.type = none: d-dimensional synthetic updates, model w = 0, no data. */
+static int setup_synthetic(run *R, afl_err *err)
+{
+    R->d = (size_t)afl_cfg_int(R->cfg, "model", "dim");
+    R->batch = (int)afl_cfg_int(R->cfg, "train", "batch");
+    size_t dsz = R->d * sizeof(float);
+    R->w = calloc(R->d, sizeof(float));
+    R->g = malloc(dsz);
+    R->step = malloc(dsz);
+    R->vs = afl_versions_create(R->d);
+    R->synth_rng = afl_rng_create(R->seed, AFL_RNG_BATCH, UINT64_MAX);
+    if (!R->w || !R->g || !R->step || !R->vs || !R->synth_rng)
+        return afl_err_set(err, AFL_ENOMEM, "out of memory (synthetic updates of %zu floats)",
+                           R->d);
+    if (afl_versions_publish(R->vs, 0, R->w) != 0)
+        return afl_err_set(err, AFL_ENOMEM, "out of memory");
+    return AFL_OK;
+}
+
 static int setup_components(run *R, afl_err *err)
 {
     const afl_config *cfg = R->cfg;
@@ -726,6 +776,11 @@ static int setup_components(run *R, afl_err *err)
         return afl_err_set(err, AFL_ENOMEM, "out of memory");
     afl_defense_ctx dctx = {cfg, R->n, R->train.n_classes, R->d, R->lr, R->batch, R->seed,
                             R->def_rng, 0, NULL, NULL, NULL};
+    if (R->def->needs_trusted_data && R->timing_only)
+        return afl_err_set(err, AFL_EINPUT,
+                           "defense '%s' needs trusted server data, which model.type = none "
+                           "(timing only, no dataset) does not have",
+                           R->def->info.name);
     if (R->def->needs_trusted_data) {
         int rc = afl_trusted_init(&R->trusted, R->net, &R->train,
                                   (int)afl_cfg_int(cfg, "defense", "trusted_size"), 500, R->seed,
@@ -778,6 +833,11 @@ static int setup_components(run *R, afl_err *err)
     R->genuine = malloc(R->d * sizeof(float));
     if (!R->genuine)
         return afl_err_set(err, AFL_ENOMEM, "out of memory");
+    if (R->atk->target && R->atk->trigger && R->timing_only)
+        return afl_err_set(err, AFL_EINPUT,
+                           "attack '%s' is a backdoor and needs a dataset; model.type = none has "
+                           "none",
+                           R->atk->info.name);
     if (R->atk->target && R->atk->trigger) {
         /* ASR set: test examples whose label is not the target, triggered, labelled target */
         int target = R->atk->target(R->atk_state);
@@ -884,13 +944,14 @@ static int write_summary(run *R, double wall, afl_err *err)
                    "versions,sim_time,final_test_error,final_test_loss,final_asr,malicious_arrivals,"
                    "benign_arrivals,tpr,fpr,precision,jobs_dropped,status,blas,threads,"
                    "wall_seconds,rounds_per_second\n");
-    afl_buf_printf(&b, "%s,%llu,%s,%s,%s,%s,%s,%d,%d,%lld,%lld,%.17g,%.9g,%.9g,",
-                   afl_config_name(R->cfg), (unsigned long long)R->seed,
-                   R->time_mode ? "time" : "round", afl_cfg_str(R->cfg, "data", "dataset"),
-                   afl_cfg_str(R->cfg, "model", "type"), R->def->info.name, R->atk->info.name,
-                   R->n, R->m, (long long)R->round, (long long)R->version, R->now, R->last_err,
-                   R->last_loss);
-    afl_buf_printf(&b, isnan(R->last_asr) ? "NA," : "%.9g,", R->last_asr);
+    afl_buf_printf(&b, "%s,%llu,%s,%s,%s,%s,%s,%d,%d,%lld,%lld,%.17g,", afl_config_name(R->cfg),
+                   (unsigned long long)R->seed, R->time_mode ? "time" : "round",
+                   afl_cfg_str(R->cfg, "data", "dataset"), afl_cfg_str(R->cfg, "model", "type"),
+                   R->def->info.name, R->atk->info.name, R->n, R->m, (long long)R->round,
+                   (long long)R->version, R->now);
+    double metrics[3] = {R->last_err, R->last_loss, R->last_asr};
+    for (int k = 0; k < 3; k++)
+        afl_buf_printf(&b, isnan(metrics[k]) ? "NA," : "%.9g,", metrics[k]);
     afl_buf_printf(&b, "%lld,%lld,", (long long)R->n_mal, (long long)R->n_ben);
     double rates[3] = {rate(R->rej_mal, R->n_mal), rate(R->rej_ben, R->n_ben),
                        rate(R->rej_mal, R->rej_mal + R->rej_ben)};
@@ -966,6 +1027,7 @@ static void teardown(run *R)
     afl_rng_free(R->sched_rng);
     afl_rng_free(R->def_rng);
     afl_rng_free(R->atk_rng);
+    afl_rng_free(R->synth_rng);
     free(R->ring);
     free(R->known);
     free(R->genuine);
@@ -984,6 +1046,7 @@ int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, a
     R->cfg = cfg;
     R->seed = (uint64_t)afl_cfg_int(cfg, "sim", "seed");
     R->time_mode = strcmp(afl_cfg_str(cfg, "sim", "mode"), "time") == 0;
+    R->timing_only = strcmp(afl_cfg_str(cfg, "model", "type"), "none") == 0;
     R->rounds_target = afl_cfg_int(cfg, "sim", "rounds");
     R->max_time = afl_cfg_real(cfg, "sim", "max_time");
     R->n = (int)afl_cfg_int(cfg, "clients", "n");
@@ -999,6 +1062,7 @@ int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, a
     const char *ms = afl_cfg_str(cfg, "attack", "staleness");
     R->mal_staleness = strcmp(ms, "fresh") == 0 ? 1 : strcmp(ms, "max") == 0 ? 2 : 0;
     R->last_asr = NAN;
+    R->last_err = R->last_loss = NAN;
     R->write_events = afl_cfg_bool(cfg, "output", "events");
     R->eval_every = afl_cfg_int(cfg, "eval", "every");
     R->eval_every_time = R->time_mode ? afl_cfg_real(cfg, "eval", "every_time") : 0;
@@ -1017,12 +1081,12 @@ int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, a
     char path[PATH_MAX];
     if (!rc && !(rc = path_join(path, R->dir, "config.ini", err)))
         rc = afl_config_write(cfg, path, err);
-    if (!rc)
+    if (!rc && !R->timing_only)
         rc = setup_data(R, err);
-    if (!rc)
+    if (!rc && !R->timing_only)
         rc = write_partition(R, err);
     if (!rc)
-        rc = setup_model(R, err);
+        rc = R->timing_only ? setup_synthetic(R, err) : setup_model(R, err);
     if (!rc)
         rc = setup_components(R, err);
     if (!rc && R->time_mode)

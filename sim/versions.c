@@ -1,26 +1,47 @@
-/* sim/versions.c - reference-counted store of global model versions (versions.h). */
+/* sim/versions.c - reference-counted store of global model versions (versions.h).
+ *
+ * Versions are published in increasing order, so a version's slot is found by
+ * indexing a ring of slot numbers with (version - oldest): O(1) lookups even
+ * with a million jobs in flight.  Freed model buffers are pooled and reused.
+ */
 #include "sim/versions.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
-    int64_t version; /* -1 = free slot */
     int64_t refs;
     float *w;
 } slot;
 
 struct afl_versions {
     size_t d;
-    slot *slots;
-    size_t nslots, used, peak;
+    /* index: ring of (newest - oldest + 1) slot numbers, -1 when that version is gone */
+    int64_t oldest;   /* oldest version still indexed */
+    int64_t newest;   /* newest published version, oldest - 1 if none */
+    int32_t *index;   /* ring buffer, capacity icap (a power of two) */
+    size_t icap;
+    slot *slots;      /* slot pool */
+    size_t nslots;
+    int32_t *free_list;
+    size_t nfree;
+    size_t used, peak;
 };
 
 afl_versions *afl_versions_create(size_t d)
 {
     afl_versions *vs = calloc(1, sizeof *vs);
-    if (vs)
-        vs->d = d;
+    if (!vs)
+        return NULL;
+    vs->d = d;
+    vs->icap = 16;
+    vs->index = malloc(vs->icap * sizeof *vs->index);
+    if (!vs->index) {
+        free(vs);
+        return NULL;
+    }
+    vs->oldest = 0;
+    vs->newest = -1;
     return vs;
 }
 
@@ -31,35 +52,69 @@ void afl_versions_free(afl_versions *vs)
     for (size_t i = 0; i < vs->nslots; i++)
         free(vs->slots[i].w);
     free(vs->slots);
+    free(vs->free_list);
+    free(vs->index);
     free(vs);
+}
+
+static int32_t *index_at(const afl_versions *vs, int64_t version)
+{
+    return &vs->index[(size_t)version & (vs->icap - 1)];
 }
 
 static slot *find(const afl_versions *vs, int64_t version)
 {
-    /* newest versions are looked up most; slots are few (<= concurrency + tau_max + 1) */
-    for (size_t i = vs->nslots; i-- > 0;)
-        if (vs->slots[i].version == version)
-            return &vs->slots[i];
-    return NULL;
+    if (version < vs->oldest || version > vs->newest)
+        return NULL;
+    int32_t k = *index_at(vs, version);
+    return k < 0 ? NULL : &vs->slots[k];
+}
+
+static int grow_index(afl_versions *vs)
+{
+    size_t ncap = vs->icap * 2;
+    int32_t *ni = malloc(ncap * sizeof *ni);
+    if (!ni)
+        return -1;
+    for (int64_t v = vs->oldest; v <= vs->newest; v++)
+        ni[(size_t)v & (ncap - 1)] = *index_at(vs, v);
+    free(vs->index);
+    vs->index = ni;
+    vs->icap = ncap;
+    return 0;
 }
 
 int afl_versions_publish(afl_versions *vs, int64_t version, const float *w)
 {
-    slot *s = find(vs, -1);
-    if (!s) {
+    if (vs->newest >= vs->oldest && version != vs->newest + 1)
+        return -1; /* versions are published in order */
+    if (vs->newest < vs->oldest) { /* empty: restart the index here */
+        vs->oldest = version;
+        vs->newest = version - 1;
+    }
+    if ((size_t)(version - vs->oldest + 1) > vs->icap && grow_index(vs) != 0)
+        return -1;
+    int32_t k;
+    if (vs->nfree > 0) {
+        k = vs->free_list[--vs->nfree];
+    } else {
         slot *ns = realloc(vs->slots, (vs->nslots + 1) * sizeof *ns);
         if (!ns)
             return -1;
         vs->slots = ns;
-        s = &vs->slots[vs->nslots];
-        s->w = malloc(vs->d * sizeof(float));
-        if (!s->w)
+        int32_t *nf = realloc(vs->free_list, (vs->nslots + 1) * sizeof *nf);
+        if (!nf)
             return -1;
-        vs->nslots++;
+        vs->free_list = nf;
+        vs->slots[vs->nslots].w = malloc(vs->d * sizeof(float));
+        if (!vs->slots[vs->nslots].w)
+            return -1;
+        k = (int32_t)vs->nslots++;
     }
-    memcpy(s->w, w, vs->d * sizeof(float));
-    s->version = version;
-    s->refs = 1;
+    memcpy(vs->slots[k].w, w, vs->d * sizeof(float));
+    vs->slots[k].refs = 1;
+    vs->newest = version;
+    *index_at(vs, version) = k;
     vs->used++;
     if (vs->used > vs->peak)
         vs->peak = vs->used;
@@ -82,10 +137,14 @@ void afl_versions_acquire(afl_versions *vs, int64_t version)
 void afl_versions_release(afl_versions *vs, int64_t version)
 {
     slot *s = find(vs, version);
-    if (s && --s->refs == 0) {
-        s->version = -1;
-        vs->used--;
-    }
+    if (!s || --s->refs > 0)
+        return;
+    int32_t *ix = index_at(vs, version);
+    vs->free_list[vs->nfree++] = *ix;
+    *ix = -1;
+    vs->used--;
+    while (vs->oldest <= vs->newest && *index_at(vs, vs->oldest) < 0)
+        vs->oldest++;
 }
 
 size_t afl_versions_count(const afl_versions *vs)

@@ -461,3 +461,35 @@ Test(attack_engine, time_mode_bursts_confine_malicious_arrivals)
     cr_assert_gt(mal, 0);
     free(dir);
 }
+
+/* ---- timing-only mode ----------------------------------------------------------------- */
+
+Test(timing_only, many_clients_without_data_or_training)
+{
+    char *dir = tu_tmpdir();
+    afl_config *cfg;
+    const char *ini = "[sim]\nmode = time\nrounds = 50000\n[model]\ntype = none\ndim = 4\n"
+                      "[clients]\nn = 20000\nmalicious = 0.1\n[attack]\ntype = signflip\n"
+                      "[delay]\ncompute = lognormal(0, 1)\nconcurrency = 5000\n"
+                      "[output]\nprogress = off\n";
+    cr_assert_eq(tu_config(dir, "t.ini", ini, NULL, &cfg, &err), AFL_OK, "%s", err.msg);
+    char out[600];
+    snprintf(out, sizeof out, "%s/run", dir);
+    afl_run_opts o = {out, 0, 1, 0};
+    afl_run_result r;
+    cr_assert_eq(afl_run(cfg, &o, &r, &err), AFL_OK, "%s", err.msg);
+    cr_assert_eq(r.rounds, 50000);
+    cr_assert(isnan(r.final_test_error));
+    char *evl = file_in(out, "eval.csv"), *sum = file_in(out, "summary.csv");
+    cr_assert_str_eq(evl, "time,round,version,test_error,test_loss,asr,tpr,fpr,precision\n");
+    cr_assert(strstr(sum, ",none,asyncsgd,signflip,20000,2000,50000,50000,"), "%s", sum);
+    static ev e[50000];
+    int n = read_events(out, e, 50000);
+    cr_assert_eq(n, 50000);
+    double smax = 0;
+    for (int i = 0; i < n; i++)
+        smax = e[i].staleness > smax ? e[i].staleness : smax;
+    cr_assert_gt(smax, 4000, "5000 concurrent jobs: staleness reaches thousands (%g)", smax);
+    free(evl), free(sum), free(dir);
+    afl_config_free(cfg);
+}
