@@ -214,6 +214,27 @@ int afl_config_load_file(afl_config *c, const char *path, afl_err *err)
     return AFL_OK;
 }
 
+int afl_config_take_section(afl_config *c, const char *section,
+                            int (*fn)(void *user, const char *key, const char *value,
+                                      const char *origin),
+                            void *user)
+{
+    int rc = 0;
+    size_t j = 0;
+    for (size_t i = 0; i < c->nraw; i++) {
+        raw_entry *e = &c->raw[i];
+        if (strcmp(e->section, section) == 0) {
+            if (!rc && fn)
+                rc = fn(user, e->key, e->value, e->origin);
+            free(e->section), free(e->key), free(e->value), free(e->origin);
+        } else {
+            c->raw[j++] = *e;
+        }
+    }
+    c->nraw = j;
+    return rc;
+}
+
 static void trim(char *s)
 {
     size_t n = strlen(s);
@@ -793,7 +814,7 @@ const char *afl_cfg_origin(const afl_config *c, const char *section, const char 
     return get(c, section, key)->origin;
 }
 
-int afl_config_write(const afl_config *c, const char *path, afl_err *err)
+int afl_config_format(const afl_config *c, char **text, size_t *len, afl_err *err)
 {
     afl_buf b = {0};
     afl_buf_printf(&b,
@@ -815,7 +836,19 @@ int afl_config_write(const afl_config *c, const char *path, afl_err *err)
         free(b.data);
         return afl_err_set(err, AFL_ENOMEM, "out of memory");
     }
-    int rc = afl_write_file_atomic(path, b.data, b.len, err);
-    free(b.data);
+    *text = b.data;
+    *len = b.len;
+    return AFL_OK;
+}
+
+int afl_config_write(const afl_config *c, const char *path, afl_err *err)
+{
+    char *text;
+    size_t len;
+    int rc = afl_config_format(c, &text, &len, err);
+    if (rc)
+        return rc;
+    rc = afl_write_file_atomic(path, text, len, err);
+    free(text);
     return rc;
 }

@@ -43,9 +43,17 @@ void afl_config_free(afl_config *c);
 int afl_config_load_file(afl_config *c, const char *path, afl_err *err);
 /* "section.key=value" from the command line; later overrides win. */
 int afl_config_override(afl_config *c, const char *assignment, afl_err *err);
+/* Removes the raw entries of [section] (e.g. [sweep]) from c and calls fn for each, in file
+ * order, with its key, value and origin; stops at the first nonzero return. */
+int afl_config_take_section(afl_config *c, const char *section,
+                            int (*fn)(void *user, const char *key, const char *value,
+                                      const char *origin),
+                            void *user);
 /* Validates every key and value, fills defaults, resolves paths.  Errors name
  * the origin (file:line or --set) and the closest valid key or the allowed range. */
 int afl_config_resolve(afl_config *c, afl_err *err);
+/* The resolved configuration as text (every key, with its doc as a comment). */
+int afl_config_format(const afl_config *c, char **text, size_t *len, afl_err *err);
 /* Writes the resolved configuration (every key, with its doc as a comment). */
 int afl_config_write(const afl_config *c, const char *path, afl_err *err);
 /* The scenario's name (file name without directory and .ini), or "scenario". */

@@ -6,6 +6,7 @@
 #include "sim/config.h"
 #include "sim/describe.h"
 #include "sim/run.h"
+#include "sim/sweep.h"
 
 static const char *usage_main =
     "aflsim " AFL_VERSION " - asynchronous federated learning under poisoning attacks\n"
@@ -14,6 +15,8 @@ static const char *usage_main =
     "  aflsim run SCENARIO [--set section.key=value]... [--out DIR] [--force] [--threads N]\n"
     "             [--progress|--no-progress]\n"
     "  aflsim check SCENARIO [--set section.key=value]... [--print]\n"
+    "  aflsim sweep SCENARIO --grid section.key=v1,v2,... [--grid ...] [--seeds 1-5]\n"
+    "               [--jobs N] [--set section.key=value]... [--out DIR]\n"
     "  aflsim list {models|datasets|delays|defenses|attacks|sections}\n"
     "  aflsim describe {model|dataset|delay|defense|attack|section} NAME\n"
     "  aflsim doc            print the scenario key reference (Markdown)\n"
@@ -34,6 +37,22 @@ static const char *usage_run =
 static const char *usage_check =
     "usage: aflsim check SCENARIO [--set section.key=value]... [--print]\n"
     "  Validates the scenario and overrides; --print writes the resolved configuration.\n";
+
+static const char *usage_sweep =
+    "usage: aflsim sweep SCENARIO [options]\n"
+    "  --grid section.key=v1,v2,...  an axis (repeatable); the sweep is the Cartesian product\n"
+    "  --seeds 1-5 | 1,3,7         seeds, innermost axis (default: the scenario's sim.seed)\n"
+    "  --jobs N                    runs in parallel (default: number of cores)\n"
+    "  --set section.key=value     override for every point (repeatable)\n"
+    "  --out DIR                   sweep folder (default runs/<scenario name>-sweep)\n"
+    "  --shard I/N                 run only points p with p mod N = I (job arrays)\n"
+    "  --collect                   only rebuild results.csv / table.csv from finished points\n"
+    "  --progress / --no-progress  progress line on stderr (default: on a terminal)\n"
+    "A [sweep] section in the scenario may hold seeds = 1-5, jobs = N and axes written\n"
+    "section.key = v1,v2,...; command-line axes replace the file's for the same key.\n"
+    "Running the same command again resumes: finished points are skipped.\n"
+    "Writes DIR/points/<point>/ (one run folder each), DIR/results.csv (one row per run),\n"
+    "DIR/table.csv (mean/std/n over seeds) and, with an attack.type axis, DIR/worst.csv.\n";
 
 static const char *usage_list =
     "usage: aflsim list {models|datasets|delays|defenses|attacks|sections}\n";
@@ -189,6 +208,96 @@ static int cmd_check(int argc, char **argv)
     return 0;
 }
 
+static int cmd_sweep(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        fputs(usage_sweep, stdout);
+        return 0;
+    }
+    afl_err err = {0};
+    afl_sweep s = {0};
+    s.progress = -1;
+    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    static char outbuf[4096];
+    int collect_only = 0, rc = sets ? AFL_OK : afl_err_set(&err, AFL_ENOMEM, "out of memory");
+    for (int i = 0; i < argc && !rc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (strcmp(a, "--grid") == 0 && has)
+            rc = afl_sweep_add_axis(&s, argv[++i], "--grid", &err);
+        else if (strcmp(a, "--seeds") == 0 && has)
+            rc = afl_sweep_set_seeds(&s, argv[++i], "--seeds", &err);
+        else if (strcmp(a, "--set") == 0 && has)
+            sets[s.nsets++] = argv[++i];
+        else if (strcmp(a, "--out") == 0 && has)
+            s.out = argv[++i];
+        else if (strcmp(a, "--jobs") == 0 && has) {
+            char *end;
+            long j = strtol(argv[++i], &end, 10);
+            if (*end || j < 1 || j > 4096)
+                rc = afl_err_set(&err, AFL_EINPUT, "--jobs needs an integer in [1, 4096]");
+            s.jobs = (int)j;
+        } else if (strcmp(a, "--shard") == 0 && has) {
+            int si, sn;
+            char extra;
+            if (sscanf(argv[++i], "%d/%d%c", &si, &sn, &extra) != 2 || sn < 1 || si < 0 ||
+                si >= sn)
+                rc = afl_err_set(&err, AFL_EINPUT,
+                                 "--shard '%s': expected I/N with 0 <= I < N (e.g. 3/10)", argv[i]);
+            s.shard_i = si;
+            s.shard_n = sn;
+        } else if (strcmp(a, "--collect") == 0)
+            collect_only = 1;
+        else if (strcmp(a, "--progress") == 0)
+            s.progress = 1;
+        else if (strcmp(a, "--no-progress") == 0)
+            s.progress = 0;
+        else if (a[0] == '-')
+            rc = afl_err_set(&err, AFL_EINPUT, "unknown or incomplete option '%s'\n%s", a,
+                             usage_sweep);
+        else if (s.scenario)
+            rc = afl_err_set(&err, AFL_EINPUT, "unexpected argument '%s' (one scenario file only)", a);
+        else
+            s.scenario = a;
+    }
+    if (!rc && !s.scenario)
+        rc = afl_err_set(&err, AFL_EINPUT, "no scenario file given\n%s", usage_sweep);
+    s.sets = sets;
+    if (!rc)
+        rc = afl_sweep_load_section(&s, &err);
+    if (!rc && !s.out) {
+        const char *base = strrchr(s.scenario, '/');
+        base = base ? base + 1 : s.scenario;
+        snprintf(outbuf, sizeof outbuf, "runs/%.*s-sweep",
+                 (int)(strstr(base, ".ini") ? (size_t)(strstr(base, ".ini") - base) : strlen(base)),
+                 base);
+        s.out = outbuf;
+    }
+    afl_sweep_result res;
+    memset(&res, 0, sizeof res);
+    if (!rc)
+        rc = collect_only ? afl_sweep_collect(&s, &res, &err) : afl_sweep_run(&s, &res, &err);
+    afl_sweep_free(&s);
+    free(sets);
+    if (rc)
+        return fail(&err);
+    if (collect_only) {
+        printf("sweep folder: %s\n%d of %d points finished; results.csv and table.csv rebuilt\n",
+               s.out, res.done, res.points);
+        return 0;
+    }
+    printf("sweep folder: %s\n", s.out);
+    printf("points:       %d (%d in this shard: %d already done, %d failed; %d finished in all)\n",
+           res.points, res.in_shard, res.skipped, res.failed, res.done);
+    printf("results:      %s/results.csv, %s/table.csv\n", s.out, s.out);
+    if (res.failed) {
+        fprintf(stderr, "aflsim: error: %d point(s) failed, first: %s\n", res.failed,
+                res.first_failure);
+        return 2;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -209,6 +318,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 2, argv + 2);
+    if (strcmp(cmd, "sweep") == 0)
+        return cmd_sweep(argc - 2, argv + 2);
     if (strcmp(cmd, "list") == 0) {
         if (wants_help(argc - 2, argv + 2)) {
             fputs(usage_list, stdout);
