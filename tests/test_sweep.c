@@ -65,6 +65,20 @@ Test(sweep, grid_times_seeds_gives_one_row_per_point_and_a_table, .timeout = 120
     char *worst = tu_read(p);
     cr_assert_not_null(worst);
     cr_assert_eq(count_lines(worst), 1 + 2, "%s", worst);
+    /* the paper-shaped pivot */
+    char tcmd[1024];
+    snprintf(tcmd, sizeof tcmd, "%s table %s/sw --rows delay.tau_max", TU_AFLSIM, dir);
+    cr_assert_eq(tu_sh(tcmd, &out), 0, "%s", out);
+    free(out);
+    snprintf(p, sizeof p, "%s/sw/table.md", dir);
+    char *md = tu_read(p);
+    cr_assert(strstr(md, "| delay.tau_max \\ attack.type | none | signflip | amplify |"), "%s", md);
+    cr_assert(strstr(md, "\n| 5 | "), "%s", md);
+    free(md);
+    snprintf(tcmd, sizeof tcmd, "%s table %s/sw", TU_AFLSIM, dir);
+    cr_assert_eq(tu_sh(tcmd, &out), 2, "%s", out);
+    cr_assert(strstr(out, "no column 'defense.type'"), "%s", out);
+    free(out);
     /* running again does nothing and changes nothing but is fine */
     cr_assert_eq(tu_sh(cmd, &out), 0, "%s", out);
     cr_assert(strstr(out, "18 already done"), "%s", out);

@@ -1,0 +1,10 @@
+/* sim/pivot.h - `aflsim table`: pivot a sweep's table.csv into the paper's
+ * table shape.  Writes DIR/table.md and DIR/paper_table.csv. */
+#ifndef AFL_PIVOT_H
+#define AFL_PIVOT_H
+
+#include "sim/err.h"
+
+int afl_pivot(const char *dir, const char *rows_key, const char *cols_key, afl_err *err);
+
+#endif
