@@ -18,7 +18,7 @@ static const char *usage_main =
     "  aflsim check SCENARIO [--set section.key=value]... [--print]\n"
     "  aflsim sweep SCENARIO --grid section.key=v1,v2,... [--grid ...] [--seeds 1-5]\n"
     "               [--jobs N] [--set section.key=value]... [--out DIR]\n"
-    "  aflsim table SWEEP_DIR [--rows defense.type] [--cols attack.type]\n"
+    "  aflsim table SWEEP_DIR [--rows defense.type] [--cols attack.type] [--metric M]\n"
     "  aflsim list {models|datasets|delays|defenses|attacks|sections}\n"
     "  aflsim describe {model|dataset|delay|defense|attack|section} NAME\n"
     "  aflsim doc            print the scenario key reference (Markdown)\n"
@@ -324,20 +324,23 @@ int main(int argc, char **argv)
         return cmd_sweep(argc - 2, argv + 2);
     if (strcmp(cmd, "table") == 0) {
         static const char *usage_table =
-            "usage: aflsim table SWEEP_DIR [--rows KEY] [--cols KEY]\n"
+            "usage: aflsim table SWEEP_DIR [--rows KEY] [--cols KEY] [--metric NAME]\n"
             "  Pivots SWEEP_DIR/table.csv into SWEEP_DIR/table.md and paper_table.csv: rows KEY\n"
             "  (default defense.type) x columns KEY (default attack.type), cells = mean test\n"
-            "  error, or TER / ASR for backdoor attacks; other axes give one table each.\n";
+            "  error, or TER / ASR for backdoor attacks; other axes give one table each.\n"
+            "  --metric: another column of table.csv without _mean (e.g. wall_seconds, tpr).\n";
         if (wants_help(argc - 2, argv + 2)) {
             fputs(usage_table, stdout);
             return 0;
         }
-        const char *dir = NULL, *rows = "defense.type", *cols = "attack.type";
+        const char *dir = NULL, *rows = "defense.type", *cols = "attack.type", *metric = NULL;
         for (int i = 2; i < argc; i++) {
             if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc)
                 rows = argv[++i];
             else if (strcmp(argv[i], "--cols") == 0 && i + 1 < argc)
                 cols = argv[++i];
+            else if (strcmp(argv[i], "--metric") == 0 && i + 1 < argc)
+                metric = argv[++i];
             else if (argv[i][0] != '-' && !dir)
                 dir = argv[i];
             else
@@ -345,7 +348,7 @@ int main(int argc, char **argv)
         }
         if (!dir)
             return usage_error("no sweep folder given", usage_table);
-        if (afl_pivot(dir, rows, cols, &err))
+        if (afl_pivot(dir, rows, cols, metric, &err))
             return fail(&err);
         printf("wrote %s/table.md and %s/paper_table.csv\n", dir, dir);
         return 0;

@@ -5,6 +5,9 @@
 
 #include "sim/err.h"
 
-int afl_pivot(const char *dir, const char *rows_key, const char *cols_key, afl_err *err);
+/* metric: a column of table.csv without its _mean suffix (default final_test_error); the
+ * ASR is paired with the test error only. */
+int afl_pivot(const char *dir, const char *rows_key, const char *cols_key, const char *metric,
+              afl_err *err);
 
 #endif
