@@ -5,9 +5,19 @@
 #include "defenses/defense.h"
 
 extern const afl_defense_ops afl_defense_asyncsgd;
+extern const afl_defense_ops afl_defense_buffered;
+extern const afl_defense_ops afl_defense_fltrust;
+extern const afl_defense_ops afl_defense_fedasync;
+extern const afl_defense_ops afl_defense_fedbuff;
+extern const afl_defense_ops afl_defense_basgd;
 
 static const afl_defense_ops *const all[] = {
     &afl_defense_asyncsgd,
+    &afl_defense_buffered,
+    &afl_defense_fltrust,
+    &afl_defense_fedasync,
+    &afl_defense_fedbuff,
+    &afl_defense_basgd,
 };
 #define N_DEFENSES (sizeof all / sizeof all[0])
 
