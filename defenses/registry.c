@@ -10,6 +10,11 @@ extern const afl_defense_ops afl_defense_fltrust;
 extern const afl_defense_ops afl_defense_fedasync;
 extern const afl_defense_ops afl_defense_fedbuff;
 extern const afl_defense_ops afl_defense_basgd;
+extern const afl_defense_ops afl_defense_kardam;
+extern const afl_defense_ops afl_defense_zenopp;
+extern const afl_defense_ops afl_defense_aflguard;
+extern const afl_defense_ops afl_defense_sageflow;
+extern const afl_defense_ops afl_defense_asyncdefender;
 
 static const afl_defense_ops *const all[] = {
     &afl_defense_asyncsgd,
@@ -18,6 +23,11 @@ static const afl_defense_ops *const all[] = {
     &afl_defense_fedasync,
     &afl_defense_fedbuff,
     &afl_defense_basgd,
+    &afl_defense_kardam,
+    &afl_defense_zenopp,
+    &afl_defense_aflguard,
+    &afl_defense_sageflow,
+    &afl_defense_asyncdefender,
 };
 #define N_DEFENSES (sizeof all / sizeof all[0])
 
