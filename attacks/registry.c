@@ -7,11 +7,21 @@
 extern const afl_attack_ops afl_attack_none;
 extern const afl_attack_ops afl_attack_signflip;
 extern const afl_attack_ops afl_attack_amplify;
+extern const afl_attack_ops afl_attack_scaling;
+extern const afl_attack_ops afl_attack_dba;
+extern const afl_attack_ops afl_attack_pgd;
+extern const afl_attack_ops afl_attack_neurotoxin;
+extern const afl_attack_ops afl_attack_3dfed;
 
 static const afl_attack_ops *const all[] = {
     &afl_attack_none,
     &afl_attack_signflip,
     &afl_attack_amplify,
+    &afl_attack_scaling,
+    &afl_attack_dba,
+    &afl_attack_pgd,
+    &afl_attack_neurotoxin,
+    &afl_attack_3dfed,
 };
 #define N_ATTACKS (sizeof all / sizeof all[0])
 
