@@ -12,6 +12,16 @@ extern const afl_attack_ops afl_attack_dba;
 extern const afl_attack_ops afl_attack_pgd;
 extern const afl_attack_ops afl_attack_neurotoxin;
 extern const afl_attack_ops afl_attack_3dfed;
+extern const afl_attack_ops afl_attack_labelflip;
+extern const afl_attack_ops afl_attack_gaussian;
+extern const afl_attack_ops afl_attack_ipm;
+extern const afl_attack_ops afl_attack_lie;
+extern const afl_attack_ops afl_attack_trim;
+extern const afl_attack_ops afl_attack_krum;
+extern const afl_attack_ops afl_attack_minmax;
+extern const afl_attack_ops afl_attack_minsum;
+extern const afl_attack_ops afl_attack_adaptive;
+extern const afl_attack_ops afl_attack_adaptive_secureafl;
 
 static const afl_attack_ops *const all[] = {
     &afl_attack_none,
@@ -22,6 +32,16 @@ static const afl_attack_ops *const all[] = {
     &afl_attack_pgd,
     &afl_attack_neurotoxin,
     &afl_attack_3dfed,
+    &afl_attack_labelflip,
+    &afl_attack_gaussian,
+    &afl_attack_ipm,
+    &afl_attack_lie,
+    &afl_attack_trim,
+    &afl_attack_krum,
+    &afl_attack_minmax,
+    &afl_attack_minsum,
+    &afl_attack_adaptive,
+    &afl_attack_adaptive_secureafl,
 };
 #define N_ATTACKS (sizeof all / sizeof all[0])
 
