@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "defenses/defense.h"
 #include "sim/config.h"
 #include "sim/dist.h"
 
@@ -112,6 +113,12 @@ int afl_describe(FILE *out, const char *kind, const char *name, afl_err *err)
             sec = secs[i].name;
     fprintf(out, "%s %s\n  %s\n  source: %s\n  select with: %s.%s = %s\n", one, c->name, c->doc,
             c->source, sec, strcmp(one, "dataset") == 0 ? "dataset" : "type", c->name);
+    if (strcmp(one, "defense") == 0) {
+        const afl_defense_ops *d = afl_defense_find(c->name);
+        fprintf(out, "  trusted server data: %s\n", d->needs_trusted_data ? "yes (defense.trusted_size)" : "no");
+        fprintf(out, "  events.csv aux column: %s\n", d->aux_doc ? d->aux_doc : "NA (not used)");
+        fprintf(out, "  acceptance probe for adaptive attacks: %s\n", d->probe ? "yes" : "no");
+    }
     if (!c->params || !c->params[0].key)
         fprintf(out, "  parameters: none\n");
     else
