@@ -73,3 +73,42 @@ Test(e2e, cnn_results_identical_with_one_and_two_threads, .timeout = 300)
         free(x), free(y);
     }
 }
+
+/* Behavioural: untargeted attacks break AsyncSGD (no defense).  Either the
+ * model becomes non-finite (the run stops with AFL_ENUMERIC and says so) or
+ * the final test error is near chance. */
+static void expect_broken(const char *const *sets)
+{
+    struct stat st;
+    cr_assert_eq(stat("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", &st), 0);
+    char *dir = tu_tmpdir();
+    afl_config *cfg;
+    afl_err err = {0};
+    cr_assert_eq(tu_config(dir, "e2e.ini", E2E_INI, sets, &cfg, &err), AFL_OK, "%s", err.msg);
+    char out[600];
+    snprintf(out, sizeof out, "%s/run", dir);
+    afl_run_opts o = {out, 0, 1, 0};
+    afl_run_result r;
+    int rc = afl_run(cfg, &o, &r, &err);
+    afl_config_free(cfg);
+    if (rc == AFL_ENUMERIC) {
+        cr_assert(strstr(err.msg, "non-finite global model"), "%s", err.msg);
+    } else {
+        cr_assert_eq(rc, AFL_OK, "%s", err.msg);
+        cr_assert_gt(r.final_test_error, 0.7, "test error %g: the attack did not break AsyncSGD",
+                     r.final_test_error);
+    }
+    free(dir);
+}
+
+Test(e2e, signflip_breaks_asyncsgd, .timeout = 300)
+{
+    const char *sets[] = {"attack.type=signflip", "clients.malicious=0.4", NULL};
+    expect_broken(sets);
+}
+
+Test(e2e, gaussian_breaks_asyncsgd, .timeout = 300)
+{
+    const char *sets[] = {"attack.type=gaussian", "clients.malicious=0.2", NULL};
+    expect_broken(sets);
+}
