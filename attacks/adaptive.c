@@ -8,7 +8,8 @@
  *   grad_b = the mean of the known updates (attack.base = mean; the NDSS reference point)
  *   or the client's own genuine update (attack.base = genuine; useful against per-client
  *   history filters such as Kardam's); grad_p as Min-Max's perturbations (unit: -grad_b /
- *   ||grad_b||, sign: -sign(grad_b), std: -std(known), unbiased).
+ *   ||grad_b||, sign: -sign(grad_b), std: -std(known), unbiased).  The perturbations, the
+ *   search and the Min-Max oracle are shared with minmax.c (stats.c).
  *   Fallback: when the defense has no probe (view->accepts == NULL) or attack.knowledge =
  *   partial (the defense is then not known), the oracle is Min-Max's over the known
  *   updates (max_i ||g' - g_i||^2 <= max_{i,j} ||g_i - g_j||^2), so the attack degrades to
@@ -42,12 +43,11 @@
  *
  * Randomness: none.  Results beyond +-FLT_MAX are clamped.
  */
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "attacks/attack.h"
+#include "attacks/stats.h"
 
 static const afl_param adaptive_params[] = {
     {"perturbation", AFL_P_ENUM, "std", 0, 0, "unit|sign|std",
@@ -72,99 +72,17 @@ static const afl_param secafl_params[] = {
      "adaptive_secureafl: how many of the attackers' own genuine factors are kept"},
     {NULL, 0, NULL, 0, 0, NULL, NULL}};
 
-enum { P_UNIT, P_SIGN, P_STD };
-
-static float clampf(double v)
-{
-    if (v != v)
-        return 0.0f;
-    if (v > FLT_MAX)
-        return FLT_MAX;
-    if (v < -FLT_MAX)
-        return -FLT_MAX;
-    return (float)v;
-}
-
-static int parse_pert(const afl_config *cfg)
-{
-    const char *p = afl_cfg_str(cfg, "attack", "perturbation");
-    return strcmp(p, "unit") == 0 ? P_UNIT : strcmp(p, "sign") == 0 ? P_SIGN : P_STD;
-}
-
-/* mu (d) <- mean of x (n >= 1, d) */
-static void mean_of(const float *const *x, int n, size_t d, double *mu)
-{
-    memset(mu, 0, d * sizeof *mu);
-    for (int i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++)
-            mu[j] += x[i][j];
-    for (size_t j = 0; j < d; j++)
-        mu[j] /= n;
-}
-
-/* p (d) <- the perturbation for base b (d) and the known updates x (n, d); acc (d) scratch */
-static void perturbation(int kind, const double *b, const float *const *x, int n, size_t d,
-                         double *p, double *acc)
-{
-    if (kind == P_STD) {
-        if (n < 2) {
-            memset(p, 0, d * sizeof *p);
-            return;
-        }
-        double *m = p; /* p holds the mean first, then -std (unbiased, like torch.std) */
-        mean_of(x, n, d, m);
-        memset(acc, 0, d * sizeof *acc);
-        for (int i = 0; i < n; i++)
-            for (size_t j = 0; j < d; j++) {
-                double e = x[i][j] - m[j];
-                acc[j] += e * e;
-            }
-        for (size_t j = 0; j < d; j++)
-            p[j] = -sqrt(acc[j] / (n - 1));
-    } else if (kind == P_SIGN) {
-        for (size_t j = 0; j < d; j++)
-            p[j] = b[j] > 0 ? -1.0 : b[j] < 0 ? 1.0 : 0.0;
-    } else {
-        double nm = 0;
-        for (size_t j = 0; j < d; j++)
-            nm += b[j] * b[j];
-        nm = sqrt(nm);
-        for (size_t j = 0; j < d; j++)
-            p[j] = nm > 0 && isfinite(nm) ? -b[j] / nm : 0.0;
-    }
-}
-
-/* NDSS Algorithm 1: the largest accepted gamma in [0, 2 init), 0 if none. */
-static double ndss_search(double init, double tol, int (*ok)(void *env, double gamma), void *env)
-{
-    double gamma = init, step = init, succ = 0;
-    for (int it = 0; it < 200 && fabs(succ - gamma) > tol; it++) {
-        if (ok(env, gamma)) {
-            succ = gamma;
-            gamma += step / 2;
-        } else {
-            gamma -= step / 2;
-        }
-        step /= 2;
-    }
-    return succ;
-}
-
 /* ---- adaptive (generic) ---------------------------------------------------------------- */
 
 typedef struct {
     size_t d;
-    int pert, base_genuine;
+    int pert, base_genuine; /* AFL_PERT_*, attack.base */
     double gamma_init, tol;
-    double *b, *p, *acc; /* (d) grad_b, grad_p, scratch */
+    double *b, *p, *acc; /* (d) grad_b, grad_p, mean of known (base = genuine, std) */
     float *cand;         /* (d) candidate for the probe */
-    double *qa, *qb;     /* (cap) Min-Max fallback: a_i, b_i */
-    double *qD;          /* (cap, cap) pairwise squared distances */
-    int cap;
+    afl_quad_oracle mm;  /* Min-Max fallback (stats.c, as minmax.c) */
     /* per craft */
     const afl_attack_view *view;
-    double qc, thr;
-    int n;
 } gen_state;
 
 static void gen_destroy(void *vs)
@@ -176,9 +94,7 @@ static void gen_destroy(void *vs)
     free(st->p);
     free(st->acc);
     free(st->cand);
-    free(st->qa);
-    free(st->qb);
-    free(st->qD);
+    afl_quad_free(&st->mm);
     free(st);
 }
 
@@ -188,7 +104,7 @@ static int gen_create(const afl_attack_ctx *ctx, void **out, afl_err *err)
     if (!st)
         return afl_err_set(err, AFL_ENOMEM, "out of memory");
     st->d = ctx->d;
-    st->pert = parse_pert(ctx->cfg);
+    st->pert = afl_pert_parse(ctx->cfg);
     st->base_genuine = strcmp(afl_cfg_str(ctx->cfg, "attack", "base"), "genuine") == 0;
     st->gamma_init = afl_cfg_real(ctx->cfg, "attack", "gamma_init");
     st->tol = afl_cfg_real(ctx->cfg, "attack", "tol");
@@ -208,95 +124,8 @@ static int probe_ok(void *env, double gamma)
 {
     gen_state *st = env;
     for (size_t j = 0; j < st->d; j++)
-        st->cand[j] = clampf(st->b[j] + gamma * st->p[j]);
+        st->cand[j] = afl_clampf(st->b[j] + gamma * st->p[j]);
     return st->view->accepts(st->view->accepts_env, st->cand, NULL) != 0;
-}
-
-static int minmax_ok(void *env, double gamma)
-{
-    gen_state *st = env;
-    double worst = 0;
-    for (int i = 0; i < st->n; i++) {
-        double q = st->qa[i] + 2 * gamma * st->qb[i] + gamma * gamma * st->qc;
-        worst = q > worst ? q : worst;
-    }
-    return worst <= st->thr;
-}
-
-/* D (n, n) <- ||x_i - x_l||^2 for every pair.  Within column blocks of 256 the squares are
- * summed in eight float lanes (vectorisable; relative error ~1e-8), the block sums in double;
- * the blocks keep the n vectors' slices in cache.  The order of the additions is fixed, so
- * the result never depends on timing. */
-static void pair_sqdist(const float *const *x, int n, size_t d, double *D)
-{
-    enum { BLK = 256 };
-    size_t nn = (size_t)n;
-    memset(D, 0, nn * nn * sizeof *D);
-    for (size_t j0 = 0; j0 < d; j0 += BLK) {
-        size_t j1 = j0 + BLK < d ? j0 + BLK : d;
-        for (size_t i = 1; i < nn; i++)
-            for (size_t l = 0; l < i; l++) {
-                const float *a = x[i], *b = x[l];
-                float s[8] = {0};
-                size_t j = j0;
-                for (; j + 8 <= j1; j += 8)
-                    for (int q = 0; q < 8; q++) {
-                        float t = a[j + q] - b[j + q];
-                        s[q] += t * t;
-                    }
-                for (; j < j1; j++) {
-                    float t = a[j] - b[j];
-                    s[0] += t * t;
-                }
-                D[i * nn + l] +=
-                    (double)(((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])));
-            }
-    }
-    for (size_t i = 1; i < nn; i++)
-        for (size_t l = 0; l < i; l++)
-            D[l * nn + i] = D[i * nn + l];
-}
-
-/* Sets up the Min-Max oracle for candidates b + gamma p against x (n, d); 0 if no memory. */
-static int minmax_setup(gen_state *st, const float *const *x, int n)
-{
-    size_t d = st->d;
-    if (n > st->cap) {
-        double *a = realloc(st->qa, (size_t)n * sizeof *a);
-        if (!a)
-            return 0;
-        st->qa = a;
-        double *b = realloc(st->qb, (size_t)n * sizeof *b);
-        if (!b)
-            return 0;
-        st->qb = b;
-        double *D = realloc(st->qD, (size_t)n * (size_t)n * sizeof *D);
-        if (!D)
-            return 0;
-        st->qD = D;
-        st->cap = n;
-    }
-    double c = 0;
-    for (size_t j = 0; j < d; j++)
-        c += st->p[j] * st->p[j];
-    for (int i = 0; i < n; i++) {
-        double a = 0, b = 0;
-        for (size_t j = 0; j < d; j++) {
-            double e = st->b[j] - x[i][j];
-            a += e * e;
-            b += st->p[j] * e;
-        }
-        st->qa[i] = a;
-        st->qb[i] = b;
-    }
-    pair_sqdist(x, n, d, st->qD);
-    double thr = 0;
-    for (size_t i = 0; i < (size_t)n * (size_t)n; i++)
-        thr = st->qD[i] > thr ? st->qD[i] : thr;
-    st->qc = c;
-    st->thr = thr;
-    st->n = n;
-    return 1;
 }
 
 static void gen_craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
@@ -307,22 +136,28 @@ static void gen_craft(void *vs, const afl_attack_view *view, float *g, afl_rng *
     int n = view->n_known;
     if (n < 1)
         return; /* nothing known yet: the genuine update */
-    if (st->base_genuine)
+    /* b (d) <- grad_b; mu (d): the mean of known, which only the std perturbation reads */
+    const double *mu = st->b;
+    if (st->base_genuine) {
         for (size_t j = 0; j < d; j++)
             st->b[j] = g[j];
-    else
-        mean_of(view->known, n, d, st->b);
-    perturbation(st->pert, st->b, view->known, n, d, st->p, st->acc);
+        mu = st->acc;
+        if (st->pert == AFL_PERT_STD && n >= 2)
+            afl_col_mean(view->known, n, d, st->acc);
+    } else {
+        afl_col_mean(view->known, n, d, st->b);
+    }
+    afl_pert_fill(st->pert, st->b, mu, view->known, n, d, st->p); /* p (d) <- grad_p */
     st->view = view;
     double gamma;
     if (view->accepts && view->full_knowledge)
-        gamma = ndss_search(st->gamma_init, st->tol, probe_ok, st);
-    else if (minmax_setup(st, view->known, n))
-        gamma = ndss_search(st->gamma_init, st->tol, minmax_ok, st);
+        gamma = afl_ndss_search(st->gamma_init, st->tol, probe_ok, st);
+    else if (afl_quad_setup(&st->mm, st->b, st->p, view->known, n, d, 0))
+        gamma = afl_ndss_search(st->gamma_init, st->tol, afl_quad_ok, &st->mm);
     else
         return; /* out of memory: the genuine update */
     for (size_t j = 0; j < d; j++)
-        g[j] = clampf(st->b[j] + gamma * st->p[j]);
+        g[j] = afl_clampf(st->b[j] + gamma * st->p[j]);
 }
 
 /* ---- adaptive_secureafl ---------------------------------------------------------------- */
@@ -339,8 +174,8 @@ typedef struct {
     slot *slots;          /* (n_mal) */
     double *fac, *sorted; /* (history) ring of genuine factors, scratch */
     int hist, n_fac, head;
-    double *b, *p, *acc; /* (d) mean of known, perturbation, scratch */
-    float *cand;         /* (d) */
+    double *b, *p; /* (d) mean of known, perturbation */
+    float *cand;   /* (d) */
     /* per craft */
     const afl_attack_view *view;
     const float *prev;
@@ -363,7 +198,6 @@ static void saf_destroy(void *vs)
     free(st->sorted);
     free(st->b);
     free(st->p);
-    free(st->acc);
     free(st->cand);
     free(st);
 }
@@ -375,7 +209,7 @@ static int saf_create(const afl_attack_ctx *ctx, void **out, afl_err *err)
         return afl_err_set(err, AFL_ENOMEM, "out of memory");
     st->d = ctx->d;
     st->n_mal = ctx->n_malicious > 0 ? ctx->n_malicious : 0;
-    st->pert = parse_pert(ctx->cfg);
+    st->pert = afl_pert_parse(ctx->cfg);
     st->alpha = afl_cfg_real(ctx->cfg, "attack", "alpha");
     st->margin = afl_cfg_real(ctx->cfg, "attack", "margin");
     st->hist = (int)afl_cfg_int(ctx->cfg, "attack", "history");
@@ -384,9 +218,8 @@ static int saf_create(const afl_attack_ctx *ctx, void **out, afl_err *err)
     st->sorted = malloc((size_t)st->hist * sizeof *st->sorted);
     st->b = malloc(ctx->d * sizeof *st->b);
     st->p = malloc(ctx->d * sizeof *st->p);
-    st->acc = malloc(ctx->d * sizeof *st->acc);
     st->cand = malloc(ctx->d * sizeof *st->cand);
-    int ok = st->slots && st->fac && st->sorted && st->b && st->p && st->acc && st->cand;
+    int ok = st->slots && st->fac && st->sorted && st->b && st->p && st->cand;
     for (int i = 0; ok && i < st->n_mal; i++) {
         slot *s = &st->slots[i];
         s->sent = malloc(ctx->d * sizeof *s->sent);
@@ -415,18 +248,12 @@ static double dist(const float *x, const float *y, size_t d)
     return sqrt(s);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* alpha-quantile of the stored factors, linear interpolation (numpy's default) */
 static double quantile(saf_state *st)
 {
     int n = st->n_fac;
     memcpy(st->sorted, st->fac, (size_t)n * sizeof *st->sorted);
-    qsort(st->sorted, (size_t)n, sizeof *st->sorted, cmp_double);
+    qsort(st->sorted, (size_t)n, sizeof *st->sorted, afl_cmp_double);
     double pos = st->alpha * (n - 1);
     int lo = (int)floor(pos);
     if (lo >= n - 1)
@@ -454,18 +281,18 @@ static void candidate(saf_state *st, double s)
         double gamma = disc >= 0 ? (-B + sqrt(disc)) / A : -1;
         if (gamma >= 0 && isfinite(gamma)) {
             for (size_t j = 0; j < d; j++)
-                st->cand[j] = clampf(b[j] + gamma * p[j]);
+                st->cand[j] = afl_clampf(b[j] + gamma * p[j]);
         } else {
             double k = R / sqrt(A);
             for (size_t j = 0; j < d; j++)
-                st->cand[j] = clampf(prev[j] + k * p[j]);
+                st->cand[j] = afl_clampf(prev[j] + k * p[j]);
         }
         return;
     }
     /* no direction: the ball's point closest to grad_b */
     double nc = sqrt(C + R * R), k = nc > R ? R / nc : 1.0;
     for (size_t j = 0; j < d; j++)
-        st->cand[j] = clampf(prev[j] + k * (b[j] - prev[j]));
+        st->cand[j] = afl_clampf(prev[j] + k * (b[j] - prev[j]));
 }
 
 static int saf_probe_ok(void *env, double s)
@@ -496,14 +323,14 @@ static void saf_craft(void *vs, const afl_attack_view *view, float *g, afl_rng *
     }
     memcpy(sl->gen, genuine, d * sizeof *genuine);
     if (sl->has_prev && dw > 0 && isfinite(dw) && st->n_fac > 0 && view->n_known > 0) {
-        mean_of(view->known, view->n_known, d, st->b);
-        perturbation(st->pert, st->b, view->known, view->n_known, d, st->p, st->acc);
+        afl_col_mean(view->known, view->n_known, d, st->b);
+        afl_pert_fill(st->pert, st->b, st->b, view->known, view->n_known, d, st->p);
         st->view = view;
         st->prev = sl->sent;
         st->dw = dw;
         double T = quantile(st), s;
         if (view->accepts && view->full_knowledge && T > 0)
-            s = st->margin * ndss_search(2 * T, 2e-5 * T, saf_probe_ok, st);
+            s = st->margin * afl_ndss_search(2 * T, 2e-5 * T, saf_probe_ok, st);
         else
             s = st->margin * T;
         candidate(st, s);

@@ -16,8 +16,6 @@
  * DBA's local patterns in its MNIST config are four 1x4 bars with gaps; here they are blocks of
  * the SecureAFL square (the split is described in trigger.h).
  */
-#include <stdlib.h>
-
 #include "attacks/trigger.h"
 
 static const afl_param params[] = {
@@ -29,58 +27,18 @@ static const afl_param params[] = {
      "multiple-shot setting; DBA single-shot used 100)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL}};
 
-typedef struct {
-    afl_backdoor b;
-    double lambda;
-} state;
-
-static void destroy(void *vs)
-{
-    state *st = vs;
-    if (!st)
-        return;
-    afl_backdoor_free(&st->b);
-    free(st);
-}
-
 static int create(const afl_attack_ctx *ctx, void **out, afl_err *err)
 {
-    state *st = calloc(1, sizeof *st);
-    if (!st)
-        return afl_err_set(err, AFL_ENOMEM, "out of memory");
-    int rc = afl_backdoor_init(&st->b, ctx, (int)afl_cfg_int(ctx->cfg, "attack", "dba_parts"), err);
-    if (rc) {
-        destroy(st);
-        return rc;
-    }
-    double s = afl_cfg_real(ctx->cfg, "attack", "scale");
-    st->lambda = s > 0 ? s : (double)ctx->n_clients;
-    *out = st;
-    return AFL_OK;
+    return afl_scaled_backdoor_create(ctx, (int)afl_cfg_int(ctx->cfg, "attack", "dba_parts"), out,
+                                      err);
 }
 
+/* x (B, dim), y (B): the local pattern of this client (client mod dba_parts) */
 static void poison_batch(void *vs, int client, float *x, int32_t *y, int B, afl_rng *rng)
 {
     (void)rng;
-    state *st = vs;
-    afl_backdoor_poison(&st->b, afl_trigger_part_of(&st->b.trig, client), x, y, B);
-}
-
-static void craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
-{
-    (void)view, (void)rng;
-    state *st = vs;
-    afl_vec_scale(g, st->b.d, st->lambda); /* g (d) <- scale g */
-}
-
-static int target(void *vs)
-{
-    return ((state *)vs)->b.target;
-}
-
-static void trigger(void *vs, float *x)
-{
-    afl_trigger_apply(&((state *)vs)->b.trig, x, -1); /* the global trigger */
+    afl_backdoor *b = vs;
+    afl_backdoor_poison(b, afl_trigger_part_of(&b->trig, client), x, y, B);
 }
 
 const afl_attack_ops afl_attack_dba = {
@@ -90,9 +48,9 @@ const afl_attack_ops afl_attack_dba = {
      "Xie et al., ICLR 2020 (DBA); scaling as FLDetector (Zhang et al., KDD 2022) code", params},
     create,
     poison_batch,
-    craft,
-    destroy,
-    target,
-    trigger,
+    afl_scaled_backdoor_craft, /* g <- scale g, as scaling.c */
+    afl_backdoor_destroy,
+    afl_backdoor_target,
+    afl_backdoor_trigger, /* the global trigger */
     0,
 };

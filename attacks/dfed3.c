@@ -122,14 +122,11 @@ static void find_output_layer(state *st, const afl_attack_ctx *ctx)
 
 static int create(const afl_attack_ctx *ctx, void **out, afl_err *err)
 {
-    state *st = calloc(1, sizeof *st);
-    if (!st)
-        return afl_err_set(err, AFL_ENOMEM, "out of memory");
-    int rc = afl_backdoor_init(&st->b, ctx, 1, err);
-    if (rc) {
-        destroy(st);
+    void *vs;
+    int rc = afl_backdoor_alloc(ctx, sizeof(state), 1, destroy, &vs, err);
+    if (rc)
         return rc;
-    }
+    state *st = vs;
     st->max_scale = afl_cfg_real(ctx->cfg, "attack", "max_scale");
     st->eta = afl_cfg_real(ctx->cfg, "attack", "noise");
     st->decoy_rate = afl_cfg_real(ctx->cfg, "attack", "decoy_rate");
@@ -157,11 +154,12 @@ static int create(const afl_attack_ctx *ctx, void **out, afl_err *err)
     return AFL_OK;
 }
 
-static void poison_batch(void *vs, int client, float *x, int32_t *y, int B, afl_rng *rng)
+/* ||nu||: the l2 norm of the mask's weights and biases together. */
+static double mask_norm(const state *st)
 {
-    (void)client, (void)rng;
-    state *st = vs;
-    afl_backdoor_poison(&st->b, -1, x, y, B);
+    double a = afl_vec_norm(st->nu_w, (size_t)st->C * (size_t)st->H);
+    double b = afl_vec_norm(st->nu_b, (size_t)st->C);
+    return sqrt(a * a + b * b);
 }
 
 /* A new noise mask: Gaussian on `rows` random non-target output rows, ||nu|| = len. */
@@ -184,9 +182,7 @@ static void draw_mask(state *st, double len)
             st->nu_w[(size_t)c * (size_t)st->H + (size_t)h] = (float)afl_rng_normal(st->rng);
         st->nu_b[c] = (float)afl_rng_normal(st->rng);
     }
-    double s = afl_vec_norm(st->nu_w, nw);
-    double sb = afl_vec_norm(st->nu_b, (size_t)st->C);
-    double norm = sqrt(s * s + sb * sb);
+    double norm = mask_norm(st);
     double f = norm > 0 && isfinite(len) ? len / norm : 0.0;
     afl_vec_scale(st->nu_w, nw, f);
     afl_vec_scale(st->nu_b, (size_t)st->C, f);
@@ -201,11 +197,6 @@ static void add_mask(const state *st, float *g, double f)
     for (int c = 0; c < st->C; c++)
         g[st->b_off + (size_t)c] =
             (float)((double)g[st->b_off + (size_t)c] + f * (double)st->nu_b[c]);
-}
-
-static double clampf(double x)
-{
-    return x > FLT_MAX ? FLT_MAX : x < -FLT_MAX ? -FLT_MAX : x;
 }
 
 /* g (d) <- the decoy: ref, with its coordinate closest to the backdoor update moved by
@@ -224,7 +215,7 @@ static void make_decoy(state *st, float *g, const float *ref, double bound)
     memmove(g, ref, d * sizeof *g);
     double sgn = afl_rng_uniform(st->rng) < 0.5 ? -1.0 : 1.0;
     if (d > 0 && isfinite(bound))
-        g[best] = (float)clampf((double)g[best] + sgn * 10.0 * bound);
+        g[best] = afl_satf((double)g[best] + sgn * 10.0 * bound);
     st->n_decoys++;
 }
 
@@ -233,30 +224,18 @@ static void craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
     (void)rng;
     state *st = vs;
     size_t d = st->b.d;
-    const float *genuine = view && view->genuine ? view->genuine : NULL;
-    /* the norm bound and the reference update */
-    double bound = afl_vec_known_norm(view, d);
-    if (!isfinite(bound))
-        bound = afl_vec_norm(genuine ? genuine : g, d);
+    /* the norm bound and the reference update (copied: g changes before the decoy uses it) */
+    double bound = afl_vec_ref_norm(view, g, d);
     if (!isfinite(bound))
         bound = FLT_MAX;
-    const float *ref = st->ref;
-    if (!afl_vec_known_mean(view, d, st->ref)) {
-        if (genuine)
-            ref = genuine;
-        else {
-            memcpy(st->ref, g, d * sizeof *g);
-        }
-    }
+    const float *ref = afl_vec_ref_mean(view, g, d, st->ref);
     /* noise mask of this upload: a fresh +nu, or the -nu that cancels the last one */
     int masked = st->rows > 0 && st->eta > 0;
     if (masked && st->phase == 0)
         draw_mask(st, st->eta * bound);
     double nb = 0, mf = 0;
     if (masked) {
-        size_t nw = (size_t)st->C * (size_t)st->H;
-        double a = afl_vec_norm(st->nu_w, nw), b = afl_vec_norm(st->nu_b, (size_t)st->C);
-        nb = sqrt(a * a + b * b);
+        nb = mask_norm(st);
         mf = nb > bound ? bound / nb : 1.0; /* the mask alone never exceeds the bound */
         nb *= mf;
         if (st->phase == 1)
@@ -285,16 +264,6 @@ static void craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
         st->phase ^= 1;
 }
 
-static int target(void *vs)
-{
-    return ((state *)vs)->b.target;
-}
-
-static void trigger(void *vs, float *x)
-{
-    afl_trigger_apply(&((state *)vs)->b.trig, x, -1);
-}
-
 const afl_attack_ops afl_attack_3dfed = {
     {"3dfed",
      "3DFed, simplified for async: poisoned update held to the known benign norm, cancelling "
@@ -303,10 +272,10 @@ const afl_attack_ops afl_attack_3dfed = {
      "in docs/attacks-backdoor.md",
      params},
     create,
-    poison_batch,
+    afl_backdoor_poison_all,
     craft,
     destroy,
-    target,
-    trigger,
+    afl_backdoor_target,
+    afl_backdoor_trigger,
     1,
 };

@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attacks/attack.h"
+#include "attacks/stats.h"
 
 static const afl_param params[] = {
     {"variant", AFL_P_ENUM, "krum", 0, 0, "krum|fldetector|basgd",
@@ -56,25 +56,6 @@ typedef struct {
     double mean, sigma, basgd_sigma;
     double *mu, *var; /* (d) scratch for variant fldetector */
 } state;
-
-static float clampf(double v)
-{
-    if (v != v)
-        return 0.0f;
-    if (v > FLT_MAX)
-        return FLT_MAX;
-    if (v < -FLT_MAX)
-        return -FLT_MAX;
-    return (float)v;
-}
-
-static double norm2(const float *x, size_t d)
-{
-    double s = 0;
-    for (size_t i = 0; i < d; i++)
-        s += (double)x[i] * (double)x[i];
-    return sqrt(s);
-}
 
 static void destroy(void *vs)
 {
@@ -109,25 +90,6 @@ static int create(const afl_attack_ctx *ctx, void **out, afl_err *err)
     return AFL_OK;
 }
 
-/* mu, var (d) <- coordinate-wise mean and population variance of x_1..x_n (n >= 1) */
-static void mean_var(const float *const *x, int n, size_t d, double *mu, double *var)
-{
-    memset(mu, 0, d * sizeof *mu);
-    memset(var, 0, d * sizeof *var);
-    for (int i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++)
-            mu[j] += x[i][j];
-    for (size_t j = 0; j < d; j++)
-        mu[j] /= n;
-    for (int i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++) {
-            double e = x[i][j] - mu[j];
-            var[j] += e * e;
-        }
-    for (size_t j = 0; j < d; j++)
-        var[j] /= n;
-}
-
 static void craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
 {
     state *st = vs;
@@ -136,29 +98,31 @@ static void craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
     case V_KRUM:
         /* g (d) <- mean + sigma N(0, I) */
         for (size_t j = 0; j < d; j++)
-            g[j] = clampf(st->mean + st->sigma * afl_rng_normal(rng));
+            g[j] = afl_clampf(st->mean + st->sigma * afl_rng_normal(rng));
         break;
     case V_BASGD: {
         /* g (d) <- g + (basgd_sigma ||g||) N(0, I) */
-        double s = st->basgd_sigma * norm2(g, d);
+        double s = st->basgd_sigma * afl_vec_norm(g, d);
         if (!isfinite(s))
             s = FLT_MAX;
         for (size_t j = 0; j < d; j++)
-            g[j] = clampf(g[j] + s * afl_rng_normal(rng));
+            g[j] = afl_clampf(g[j] + s * afl_rng_normal(rng));
         break;
     }
     case V_FLD: {
         if (view->n_known < 1)
             return; /* nothing known yet: the genuine update */
-        double own = norm2(g, d);
-        mean_var(view->known, view->n_known, d, st->mu, st->var);
+        double own = afl_vec_norm(g, d);
+        /* mu, var (d): coordinate-wise mean and population variance of the known updates */
+        afl_col_mean(view->known, view->n_known, d, st->mu);
+        afl_col_var(view->known, view->n_known, d, st->mu, 0, st->var);
         for (size_t j = 0; j < d; j++)
-            g[j] = clampf(st->mu[j] + sqrt(st->var[j]) * afl_rng_normal(rng));
-        double nv = norm2(g, d);
+            g[j] = afl_clampf(st->mu[j] + sqrt(st->var[j]) * afl_rng_normal(rng));
+        double nv = afl_vec_norm(g, d);
         if (nv > 0 && isfinite(nv) && isfinite(own)) {
             double s = own / nv;
             for (size_t j = 0; j < d; j++)
-                g[j] = clampf(g[j] * s);
+                g[j] = afl_clampf(g[j] * s);
         }
         break;
     }

@@ -12,11 +12,9 @@
  * With no known update yet, the client's own genuine update stands in for the mean
  * (g' = -epsilon g).  Results beyond +-FLT_MAX are clamped.
  */
-#include <float.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "attacks/attack.h"
+#include "attacks/stats.h"
 
 static const afl_param params[] = {
     {"epsilon", AFL_P_REAL, "0.1", 0, 1e30, NULL,
@@ -28,17 +26,6 @@ typedef struct {
     double eps;
     double *mu; /* (d) */
 } state;
-
-static float clampf(double v)
-{
-    if (v != v)
-        return 0.0f;
-    if (v > FLT_MAX)
-        return FLT_MAX;
-    if (v < -FLT_MAX)
-        return -FLT_MAX;
-    return (float)v;
-}
 
 static void destroy(void *vs)
 {
@@ -71,16 +58,13 @@ static void craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
     int n = view->n_known;
     if (n < 1) {
         for (size_t j = 0; j < d; j++)
-            g[j] = clampf(-st->eps * g[j]);
+            g[j] = afl_clampf(-st->eps * g[j]);
         return;
     }
     /* mu (d) <- mean of known; g (d) <- -eps mu */
-    memset(st->mu, 0, d * sizeof *st->mu);
-    for (int i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++)
-            st->mu[j] += view->known[i][j];
+    afl_col_mean(view->known, n, d, st->mu);
     for (size_t j = 0; j < d; j++)
-        g[j] = clampf(-st->eps * (st->mu[j] / n));
+        g[j] = afl_clampf(-st->eps * st->mu[j]);
 }
 
 const afl_attack_ops afl_attack_ipm = {

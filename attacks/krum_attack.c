@@ -38,15 +38,15 @@
  *   - With no known update yet the genuine update is sent.
  * Krum is computed locally (same definition as defenses/rules.h afl_rule_krum: sum of
  * squared distances to the n - f - 2 nearest, ties to the lowest index) over a distance
- * matrix built once per craft; the copies' distances are ||b||^2 + 2 lambda <b, s> +
- * lambda^2 ||s||^2, so each halving step is O(n^2), not O(n d).
+ * matrix built once per craft (stats.c afl_pair_sqdist, shared with minmax and adaptive); the
+ * copies' distances are ||b||^2 + 2 lambda <b, s> + lambda^2 ||s||^2, so each halving step is
+ * O(n^2), not O(n d).
  */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "attacks/attack.h"
+#include "attacks/stats.h"
 
 static const afl_param params[] = {
     {"copies", AFL_P_INT, "0", 0, 1e4, NULL,
@@ -128,10 +128,26 @@ static int create(const afl_attack_ctx *ctx, void **out, afl_err *err)
     return AFL_OK;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* The sum of the q smallest distances from vector i to the n - 1 others (q clamped to
+ * [1, n - 1]), given the (n, n) squared distances M.  root: of the distances (sqrt of M, NaN
+ * kept); else of the squared ones with NaN counted as +Inf.  row: (n) scratch. */
+static double nearest_sum(const double *M, int n, int i, int q, int root, double *row)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    if (q < 1)
+        q = 1;
+    if (q > n - 1)
+        q = n - 1;
+    int k = 0;
+    for (int l = 0; l < n; l++)
+        if (l != i) {
+            double v = M[(size_t)i * (size_t)n + (size_t)l];
+            row[k++] = root ? sqrt(v) : v == v ? v : INFINITY;
+        }
+    qsort(row, (size_t)k, sizeof *row, afl_cmp_double);
+    double sc = 0;
+    for (int l = 0; l < q; l++)
+        sc += row[l];
+    return sc;
 }
 
 /* Krum over n vectors given their (n, n) squared distances M: the index with the smallest
@@ -141,24 +157,10 @@ static int krum_pick(const double *M, int n, int f, double *row)
 {
     if (n <= 1)
         return 0;
-    int q = n - f - 2;
-    if (q < 1)
-        q = 1;
-    if (q > n - 1)
-        q = n - 1;
     int best = 0;
     double best_score = INFINITY;
     for (int i = 0; i < n; i++) {
-        int k = 0;
-        for (int l = 0; l < n; l++)
-            if (l != i) {
-                double v = M[(size_t)i * (size_t)n + (size_t)l];
-                row[k++] = v == v ? v : INFINITY;
-            }
-        qsort(row, (size_t)k, sizeof *row, cmp_double);
-        double sc = 0;
-        for (int l = 0; l < q; l++)
-            sc += row[l];
+        double sc = nearest_sum(M, n, i, n - f - 2, 0, row);
         if (sc < best_score) {
             best_score = sc;
             best = i;
@@ -167,65 +169,25 @@ static int krum_pick(const double *M, int n, int f, double *row)
     return best;
 }
 
-/* D (n, n) <- ||x_i - x_l||^2 for every pair.  Within column blocks of 256 the squares are
- * summed in eight float lanes (vectorisable; relative error ~1e-8), the block sums in double;
- * the blocks keep the n vectors' slices in cache.  The order of the additions is fixed, so
- * the result never depends on timing. */
-static void pair_sqdist(const float *const *x, int n, size_t d, double *D)
-{
-    enum { BLK = 256 };
-    size_t nn = (size_t)n;
-    memset(D, 0, nn * nn * sizeof *D);
-    for (size_t j0 = 0; j0 < d; j0 += BLK) {
-        size_t j1 = j0 + BLK < d ? j0 + BLK : d;
-        for (size_t i = 1; i < nn; i++)
-            for (size_t l = 0; l < i; l++) {
-                const float *a = x[i], *b = x[l];
-                float s[8] = {0};
-                size_t j = j0;
-                for (; j + 8 <= j1; j += 8)
-                    for (int q = 0; q < 8; q++) {
-                        float t = a[j + q] - b[j + q];
-                        s[q] += t * t;
-                    }
-                for (; j < j1; j++) {
-                    float t = a[j] - b[j];
-                    s[0] += t * t;
-                }
-                D[i * nn + l] +=
-                    (double)(((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])));
-            }
-    }
-    for (size_t i = 1; i < nn; i++)
-        for (size_t l = 0; l < i; l++)
-            D[l * nn + i] = D[i * nn + l];
-}
-
 /* Prepares the r used updates x: mu = mean, s = sign(mu), B = pairwise squared distances,
  * nb = squared norms, dot = <x_i, s>; returns ||s||^2 (the number of non-zero signs). */
 static double prepare(state *st, const float *const *x, int r)
 {
     size_t d = st->d;
-    memset(st->mu, 0, d * sizeof *st->mu);
-    for (int i = 0; i < r; i++)
-        for (size_t j = 0; j < d; j++)
-            st->mu[j] += x[i][j];
+    afl_col_mean(x, r, d, st->mu);
     double ns = 0;
     for (size_t j = 0; j < d; j++) {
-        st->mu[j] /= r;
         st->s[j] = st->mu[j] > 0 ? 1.0f : st->mu[j] < 0 ? -1.0f : 0.0f;
         ns += st->s[j] != 0;
     }
     for (int i = 0; i < r; i++) {
-        double a = 0, b = 0;
-        for (size_t j = 0; j < d; j++) {
-            a += (double)x[i][j] * x[i][j];
+        double b = 0;
+        for (size_t j = 0; j < d; j++)
             b += (double)x[i][j] * st->s[j];
-        }
-        st->nb[i] = a;
+        st->nb[i] = afl_vec_sqnorm(x[i], d);
         st->dot[i] = b;
     }
-    pair_sqdist(x, r, d, st->B);
+    afl_pair_sqdist(x, r, d, st->B);
     return ns;
 }
 
@@ -256,21 +218,9 @@ static void fill(state *st, int r, int c, int copies_first, double lambda, doubl
 static double lambda_max(state *st, const float *const *x, int r, int c)
 {
     size_t d = st->d;
-    int q = r - 2 - c;
-    if (q < 1)
-        q = 1;
-    if (q > r - 1)
-        q = r - 1;
     double min_score = INFINITY;
     for (int i = 0; i < r; i++) {
-        int k = 0;
-        for (int l = 0; l < r; l++)
-            if (l != i)
-                st->row[k++] = sqrt(st->B[(size_t)i * (size_t)r + (size_t)l]);
-        qsort(st->row, (size_t)k, sizeof *st->row, cmp_double);
-        double sc = 0;
-        for (int l = 0; l < q; l++)
-            sc += st->row[l];
+        double sc = nearest_sum(st->B, r, i, r - 2 - c, 1, st->row);
         min_score = sc < min_score ? sc : min_score;
     }
     if (!(min_score < INFINITY))
@@ -289,12 +239,11 @@ static double lambda_max(state *st, const float *const *x, int r, int c)
     return min_score / (den * sd) + sqrt(max_dist) / sd;
 }
 
-static void send(const state *st, float *g, double lambda)
+/* g (d) <- base - lambda s, saturated (NaN kept); base NULL = 0 */
+static void send(const state *st, float *g, const double *base, double lambda)
 {
-    for (size_t j = 0; j < st->d; j++) {
-        double v = -lambda * st->s[j];
-        g[j] = v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : (float)v;
-    }
+    for (size_t j = 0; j < st->d; j++)
+        g[j] = afl_satf(base ? base[j] - lambda * st->s[j] : -lambda * st->s[j]);
 }
 
 static void craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
@@ -319,14 +268,10 @@ static void craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
                 break;
             lambda *= 0.5;
         }
-        if (tried >= 0) {
-            send(st, g, tried);
-        } else { /* lambda_max <= stop: NDSS sends g_bar - lambda s */
-            for (size_t j = 0; j < st->d; j++) {
-                double v = st->mu[j] - lambda * st->s[j];
-                g[j] = v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : (float)v;
-            }
-        }
+        if (tried >= 0)
+            send(st, g, NULL, tried);
+        else /* lambda_max <= stop: NDSS sends g_bar - lambda s */
+            send(st, g, st->mu, lambda);
         return;
     }
     /* partial knowledge: FLD dir_partial_krum_lambda over the newest n_mal own updates */
@@ -345,7 +290,7 @@ static void craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
         if (pick >= r)
             break;
     }
-    send(st, g, lambda);
+    send(st, g, NULL, lambda);
 }
 
 const afl_attack_ops afl_attack_krum = {

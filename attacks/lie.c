@@ -26,13 +26,12 @@
  * genuine update is sent; with one, sigma = 0 and mu is sent.  Results beyond +-FLT_MAX are
  * clamped.
  */
-#include <float.h>
 #include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "attacks/attack.h"
+#include "attacks/stats.h"
 
 static const afl_param params[] = {
     {"z_formula", AFL_P_ENUM, "paper", 0, 0, "paper|epfl|fixed",
@@ -47,17 +46,6 @@ typedef struct {
     double z;
     double *mu, *var; /* (d) scratch */
 } state;
-
-static float clampf(double v)
-{
-    if (v != v)
-        return 0.0f;
-    if (v > FLT_MAX)
-        return FLT_MAX;
-    if (v < -FLT_MAX)
-        return -FLT_MAX;
-    return (float)v;
-}
 
 /* z_max for n clients of which m malicious (formula: 0 paper, 1 epfl). */
 static double lie_z(int n, int m, int epfl)
@@ -111,21 +99,11 @@ static void craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
     if (n < 1)
         return; /* nothing known yet: the genuine update */
     /* mu, var (d): coordinate-wise mean and population variance of known (n, d) */
-    memset(st->mu, 0, d * sizeof *st->mu);
-    memset(st->var, 0, d * sizeof *st->var);
-    for (int i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++)
-            st->mu[j] += view->known[i][j];
-    for (size_t j = 0; j < d; j++)
-        st->mu[j] /= n;
-    for (int i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++) {
-            double e = view->known[i][j] - st->mu[j];
-            st->var[j] += e * e;
-        }
+    afl_col_mean(view->known, n, d, st->mu);
+    afl_col_var(view->known, n, d, st->mu, 0, st->var);
     /* g (d) <- mu - z sigma */
     for (size_t j = 0; j < d; j++)
-        g[j] = clampf(st->mu[j] - st->z * sqrt(st->var[j] / n));
+        g[j] = afl_clampf(st->mu[j] - st->z * sqrt(st->var[j]));
 }
 
 const afl_attack_ops afl_attack_lie = {

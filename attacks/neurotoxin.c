@@ -57,14 +57,11 @@ static void destroy(void *vs)
 
 static int create(const afl_attack_ctx *ctx, void **out, afl_err *err)
 {
-    state *st = calloc(1, sizeof *st);
-    if (!st)
-        return afl_err_set(err, AFL_ENOMEM, "out of memory");
-    int rc = afl_backdoor_init(&st->b, ctx, 1, err);
-    if (rc) {
-        destroy(st);
+    void *vs;
+    int rc = afl_backdoor_alloc(ctx, sizeof(state), 1, destroy, &vs, err);
+    if (rc)
         return rc;
-    }
+    state *st = vs;
     st->ratio = afl_cfg_real(ctx->cfg, "attack", "topk_ratio");
     st->scale = afl_cfg_real(ctx->cfg, "attack", "scale");
     size_t d = ctx->d ? ctx->d : 1;
@@ -79,21 +76,12 @@ static int create(const afl_attack_ctx *ctx, void **out, afl_err *err)
     return AFL_OK;
 }
 
-static void poison_batch(void *vs, int client, float *x, int32_t *y, int B, afl_rng *rng)
-{
-    (void)client, (void)rng;
-    state *st = vs;
-    afl_backdoor_poison(&st->b, -1, x, y, B);
-}
-
 static void craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
 {
     (void)rng;
     state *st = vs;
     size_t d = st->b.d;
-    const float *ref = st->ref;
-    if (!afl_vec_known_mean(view, d, st->ref))
-        ref = view && view->genuine ? view->genuine : g;
+    const float *ref = afl_vec_ref_mean(view, g, d, st->ref);
     size_t k = (size_t)floor(st->ratio * (double)d + 0.5);
     afl_vec_select(ref, d, k, 0, st->keys, st->mask);
     for (size_t i = 0; i < d; i++) /* g (d): zero the top-k coordinates of |ref| */
@@ -103,26 +91,16 @@ static void craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
         afl_vec_scale(g, d, st->scale);
 }
 
-static int target(void *vs)
-{
-    return ((state *)vs)->b.target;
-}
-
-static void trigger(void *vs, float *x)
-{
-    afl_trigger_apply(&((state *)vs)->b.trig, x, -1);
-}
-
 const afl_attack_ops afl_attack_neurotoxin = {
     {"neurotoxin",
      "Neurotoxin: poisoned update with the top topk_ratio coordinates of the mean known update "
      "(by magnitude) zeroed",
      "Zhang et al., ICML 2022; official code jhcknzzm/Federated-Learning-Backdoor", params},
     create,
-    poison_batch,
+    afl_backdoor_poison_all,
     craft,
     destroy,
-    target,
-    trigger,
+    afl_backdoor_target,
+    afl_backdoor_trigger,
     1,
 };

@@ -23,7 +23,6 @@
  * With train.lr = 0 the server ignores every update and no projection is needed.
  */
 #include <math.h>
-#include <stdlib.h>
 
 #include "attacks/trigger.h"
 
@@ -42,37 +41,18 @@ typedef struct {
     double radius, scale, lr;
 } state;
 
-static void destroy(void *vs)
-{
-    state *st = vs;
-    if (!st)
-        return;
-    afl_backdoor_free(&st->b);
-    free(st);
-}
-
 static int create(const afl_attack_ctx *ctx, void **out, afl_err *err)
 {
-    state *st = calloc(1, sizeof *st);
-    if (!st)
-        return afl_err_set(err, AFL_ENOMEM, "out of memory");
-    int rc = afl_backdoor_init(&st->b, ctx, 1, err);
-    if (rc) {
-        destroy(st);
+    void *vs;
+    int rc = afl_backdoor_alloc(ctx, sizeof(state), 1, afl_backdoor_destroy, &vs, err);
+    if (rc)
         return rc;
-    }
+    state *st = vs;
     st->radius = afl_cfg_real(ctx->cfg, "attack", "radius");
     st->scale = afl_cfg_real(ctx->cfg, "attack", "scale");
     st->lr = ctx->lr;
     *out = st;
     return AFL_OK;
-}
-
-static void poison_batch(void *vs, int client, float *x, int32_t *y, int B, afl_rng *rng)
-{
-    (void)client, (void)rng;
-    state *st = vs;
-    afl_backdoor_poison(&st->b, -1, x, y, B);
 }
 
 static void craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
@@ -81,26 +61,12 @@ static void craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
     state *st = vs;
     size_t d = st->b.d;
     double r = st->radius;
-    if (r <= 0) {
-        double ref = afl_vec_known_norm(view, d);
-        if (!isfinite(ref))
-            ref = afl_vec_norm(view && view->genuine ? view->genuine : g, d);
-        r = st->lr * ref;
-    }
+    if (r <= 0)
+        r = st->lr * afl_vec_ref_norm(view, g, d);
     afl_vec_scale(g, d, st->scale);            /* g (d) <- scale g */
     double step = st->lr * afl_vec_norm(g, d); /* ||w_base - (w_base - lr g)|| */
     if (step > r && step > 0)
         afl_vec_scale(g, d, isfinite(step) && r > 0 ? r / step : 0.0);
-}
-
-static int target(void *vs)
-{
-    return ((state *)vs)->b.target;
-}
-
-static void trigger(void *vs, float *x)
-{
-    afl_trigger_apply(&((state *)vs)->b.trig, x, -1);
 }
 
 const afl_attack_ops afl_attack_pgd = {
@@ -111,10 +77,10 @@ const afl_attack_ops afl_attack_pgd = {
      "replacement)",
      params},
     create,
-    poison_batch,
+    afl_backdoor_poison_all,
     craft,
-    destroy,
-    target,
-    trigger,
+    afl_backdoor_destroy,
+    afl_backdoor_target,
+    afl_backdoor_trigger,
     1,
 };

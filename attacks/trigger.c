@@ -1,7 +1,6 @@
-/* attacks/trigger.c - the backdoor trigger, batch poisoning and update-vector helpers shared by
- * the backdoor attacks (see trigger.h for the trigger's definition and the DBA split).
+/* attacks/trigger.c - the backdoor trigger, batch poisoning, hooks and the scaling rule shared
+ * by the backdoor attacks (see trigger.h for the trigger's definition and the DBA split).
  */
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,99 +147,67 @@ void afl_backdoor_poison(const afl_backdoor *b, int part, float *x, int32_t *y, 
     }
 }
 
-/* ---- update-vector helpers ------------------------------------------------------------ */
+/* ---- the backdoor attacks' hooks ---------------------------------------------------------- */
 
-double afl_vec_norm(const float *v, size_t d)
+int afl_backdoor_alloc(const afl_attack_ctx *ctx, size_t size, int parts,
+                       void (*destroy)(void *state), void **out, afl_err *err)
 {
-    double s = 0;
-    for (size_t i = 0; i < d; i++)
-        s += (double)v[i] * (double)v[i];
-    return isfinite(s) ? sqrt(s) : INFINITY;
+    afl_backdoor *b = calloc(1, size);
+    if (!b)
+        return afl_err_set(err, AFL_ENOMEM, "out of memory");
+    int rc = afl_backdoor_init(b, ctx, parts, err);
+    if (rc) {
+        destroy(b);
+        return rc;
+    }
+    *out = b;
+    return AFL_OK;
 }
 
-void afl_vec_scale(float *v, size_t d, double s)
+void afl_backdoor_destroy(void *state)
 {
-    if (isnan(s))
+    afl_backdoor *b = state;
+    if (!b)
         return;
-    if (s == 0) {
-        memset(v, 0, d * sizeof *v); /* also clears inf and NaN entries */
-        return;
-    }
-    for (size_t i = 0; i < d; i++) {
-        if (v[i] == 0.0f)
-            continue; /* 0 * inf stays 0 */
-        double x = s * (double)v[i];
-        if (x > FLT_MAX)
-            x = FLT_MAX;
-        else if (x < -FLT_MAX)
-            x = -FLT_MAX;
-        v[i] = (float)x;
-    }
+    afl_backdoor_free(b);
+    free(b);
 }
 
-int afl_vec_known_mean(const afl_attack_view *v, size_t d, float *out)
+void afl_backdoor_poison_all(void *state, int client, float *x, int32_t *y, int B, afl_rng *rng)
 {
-    if (!v || v->n_known <= 0)
-        return 0;
-    double inv = 1.0 / (double)v->n_known;
-    for (size_t i = 0; i < d; i++) {
-        double s = 0;
-        for (int k = 0; k < v->n_known; k++)
-            s += (double)v->known[k][i];
-        out[i] = (float)(s * inv);
-    }
-    return 1;
+    (void)client, (void)rng;
+    afl_backdoor_poison(state, -1, x, y, B);
 }
 
-double afl_vec_known_norm(const afl_attack_view *v, size_t d)
+int afl_backdoor_target(void *state)
 {
-    if (!v || v->n_known <= 0)
-        return NAN;
-    double s = 0;
-    for (int k = 0; k < v->n_known; k++)
-        s += afl_vec_norm(v->known[k], d);
-    return s / (double)v->n_known;
+    return ((const afl_backdoor *)state)->target;
 }
 
-void afl_vec_select(const float *score, size_t d, size_t k, int smallest, uint32_t *keys,
-                    unsigned char *mask)
+void afl_backdoor_trigger(void *state, float *x)
 {
-    memset(mask, 0, d);
-    if (k > d)
-        k = d;
-    if (k == 0)
-        return;
-    /* the bit pattern of a non-negative float orders like its value (inf and NaN on top) */
-    for (size_t i = 0; i < d; i++) {
-        float a = fabsf(score[i]);
-        uint32_t u;
-        memcpy(&u, &a, sizeof u);
-        keys[i] = smallest ? ~u : u;
-    }
-    /* radix select, most significant byte first: the k-th largest key T and how many of the
-     * keys equal to T still have to be taken (need) */
-    uint32_t prefix = 0, pmask = 0;
-    size_t need = k;
-    for (int shift = 24; shift >= 0; shift -= 8) {
-        size_t hist[256] = {0};
-        for (size_t i = 0; i < d; i++)
-            if ((keys[i] & pmask) == prefix)
-                hist[(keys[i] >> shift) & 255u]++;
-        int b = 255;
-        for (; b > 0; b--) {
-            if (hist[b] >= need)
-                break;
-            need -= hist[b];
-        }
-        prefix |= (uint32_t)b << shift;
-        pmask |= 255u << shift;
-    }
-    for (size_t i = 0; i < d; i++) {
-        if (keys[i] > prefix)
-            mask[i] = 1;
-        else if (keys[i] == prefix && need > 0) {
-            mask[i] = 1;
-            need--;
-        }
-    }
+    afl_trigger_apply(&((const afl_backdoor *)state)->trig, x, -1);
+}
+
+/* ---- scaling.c / dba.c: g <- lambda g -------------------------------------------------------- */
+
+int afl_scaled_backdoor_create(const afl_attack_ctx *ctx, int parts, void **out, afl_err *err)
+{
+    void *vs;
+    int rc =
+        afl_backdoor_alloc(ctx, sizeof(afl_scaled_backdoor), parts, afl_backdoor_destroy, &vs, err);
+    if (rc)
+        return rc;
+    afl_scaled_backdoor *st = vs;
+    double s = afl_cfg_real(ctx->cfg, "attack", "scale");
+    st->lambda = s > 0 ? s : (double)ctx->n_clients;
+    *out = st;
+    return AFL_OK;
+}
+
+void afl_scaled_backdoor_craft(void *state, const afl_attack_view *view, float *g, afl_rng *rng)
+{
+    (void)view, (void)rng;
+    afl_scaled_backdoor *st = state;
+    afl_vec_scale(g, st->b.d, st->lambda); /* g (d) <- lambda g */
 }

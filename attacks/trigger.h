@@ -1,5 +1,6 @@
-/* attacks/trigger.h - what every backdoor attack shares: the trigger, batch poisoning and a few
- * update-vector helpers (norms, saturating scaling, exact top-k selection).
+/* attacks/trigger.h - what every backdoor attack shares: the trigger, batch poisoning, the
+ * hooks and create/destroy boilerplate, and the scaling rule of scaling/dba.  The update-vector
+ * helpers (norms, saturating scaling, exact top-k selection) are in stats.h, included here.
  *
  * The trigger (SecureAFL, arXiv:2604.03862, section 6.1): a trigger_size x trigger_size square
  * (default 4x4) in the bottom-right corner of the image, on every channel, of random pixel values
@@ -25,6 +26,7 @@
 #include <stdint.h>
 
 #include "attacks/attack.h"
+#include "attacks/stats.h"
 
 /* The backdoor keys every backdoor attack declares (in its [attack] table). */
 /* clang-format off */
@@ -83,22 +85,32 @@ void afl_backdoor_free(afl_backdoor *b);
  * (local pattern `part`, < 0 = whole) and the target label. */
 void afl_backdoor_poison(const afl_backdoor *b, int part, float *x, int32_t *y, int B);
 
-/* ---- update-vector helpers ---------------------------------------------------------- */
+/* ---- the backdoor attacks' hooks ------------------------------------------------------------
+ * Every backdoor attack's state struct starts with its afl_backdoor, so these serve as its
+ * hooks (they were copied in scaling.c, dba.c, pgd.c, neurotoxin.c and dfed3.c). */
 
-/* l2 norm of v (d), accumulated in double; +inf if some entry is not finite. */
-double afl_vec_norm(const float *v, size_t d);
-/* v (d) <- s * v, computed in double and saturated to +-FLT_MAX (no inf from finite input);
- * s = 0 zeroes v (even non-finite entries); a NaN s leaves v as it is. */
-void afl_vec_scale(float *v, size_t d, double s);
-/* out (d) <- mean of the view's known updates; returns 0 (out untouched) if there are none. */
-int afl_vec_known_mean(const afl_attack_view *v, size_t d, float *out);
-/* Mean l2 norm of the view's known updates; NAN if there are none. */
-double afl_vec_known_norm(const afl_attack_view *v, size_t d);
+/* *out <- a zeroed state of `size` bytes, first member an afl_backdoor, read with
+ * afl_backdoor_init (`parts` local patterns).  On error the state is released with destroy
+ * and the error code returned (*out untouched). */
+int afl_backdoor_alloc(const afl_attack_ctx *ctx, size_t size, int parts,
+                       void (*destroy)(void *state), void **out, afl_err *err);
+/* destroy for a state that owns nothing besides its afl_backdoor. */
+void afl_backdoor_destroy(void *state);
+/* poison_batch with the whole trigger (every backdoor but DBA). */
+void afl_backdoor_poison_all(void *state, int client, float *x, int32_t *y, int B, afl_rng *rng);
+/* target and trigger hooks; the trigger is the whole (global) one, as the ASR is measured. */
+int afl_backdoor_target(void *state);
+void afl_backdoor_trigger(void *state, float *x);
 
-/* Exact selection by magnitude: mask (d) <- 1 for exactly k coordinates with the largest
- * |score[i]| (or the smallest, if smallest != 0), 0 elsewhere; ties go to the lower index; NaN
- * and inf count as the largest magnitude.  keys: (d) scratch.  k is clamped to [0, d]. */
-void afl_vec_select(const float *score, size_t d, size_t k, int smallest, uint32_t *keys,
-                    unsigned char *mask);
+/* The scaling rule of scaling.c and dba.c: send lambda * g, lambda = attack.scale, 0 meaning
+ * clients.n (FLTrust; FLDetector's scaling_attack).  Creates such a state with `parts` local
+ * patterns; its destroy is afl_backdoor_destroy. */
+typedef struct afl_scaled_backdoor {
+    afl_backdoor b;
+    double lambda;
+} afl_scaled_backdoor;
+int afl_scaled_backdoor_create(const afl_attack_ctx *ctx, int parts, void **out, afl_err *err);
+/* g (d) <- lambda g, saturated (afl_vec_scale) */
+void afl_scaled_backdoor_craft(void *state, const afl_attack_view *view, float *g, afl_rng *rng);
 
 #endif

@@ -34,12 +34,11 @@
  * known update yet the genuine update is sent.  Randomness: the rng passed to craft.
  * Values beyond +-FLT_MAX are clamped.
  */
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "attacks/attack.h"
+#include "attacks/stats.h"
 
 static const afl_param params[] = {
     {"variant", AFL_P_ENUM, "interval", 0, 0, "interval|fld",
@@ -55,17 +54,6 @@ typedef struct {
     double b;
     double *mu, *lo, *hi; /* (d) scratch: mean, then min / max or the std */
 } state;
-
-static float clampf(double v)
-{
-    if (v != v)
-        return 0.0f;
-    if (v > FLT_MAX)
-        return FLT_MAX;
-    if (v < -FLT_MAX)
-        return -FLT_MAX;
-    return (float)v;
-}
 
 static void destroy(void *vs)
 {
@@ -128,7 +116,7 @@ static void craft_full(state *st, const afl_attack_view *view, float *g, afl_rng
         } else { /* push up: at or above the largest benign value */
             v = mx[j] > 0 ? unif(rng, mx[j], b * mx[j]) : unif(rng, mx[j] / b, mx[j]);
         }
-        g[j] = clampf(v);
+        g[j] = afl_clampf(v);
     }
 }
 
@@ -137,27 +125,18 @@ static void craft_partial(state *st, const afl_attack_view *view, float *g, afl_
     size_t d = st->d;
     int n = view->n_known;
     double *mu = st->mu, *var = st->lo;
-    memset(mu, 0, d * sizeof *mu);
-    memset(var, 0, d * sizeof *var);
-    for (int i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++)
-            mu[j] += view->known[i][j];
-    for (size_t j = 0; j < d; j++)
-        mu[j] /= n;
-    for (int i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++) {
-            double e = view->known[i][j] - mu[j];
-            var[j] += e * e;
-        }
+    /* mu, var (d): coordinate-wise mean and population variance of known (n, d) */
+    afl_col_mean(view->known, n, d, mu);
+    afl_col_var(view->known, n, d, mu, 0, var);
     for (size_t j = 0; j < d; j++) {
-        double s = sqrt(var[j] / n), v;
+        double s = sqrt(var[j]), v;
         if (st->fld)
             v = mu[j] - 3.5 * s * (mu[j] > 0 ? 1 : mu[j] < 0 ? -1 : 0);
         else if (mu[j] > 0)
             v = unif(rng, mu[j] - 4 * s, mu[j] - 3 * s);
         else
             v = unif(rng, mu[j] + 3 * s, mu[j] + 4 * s);
-        g[j] = clampf(v);
+        g[j] = afl_clampf(v);
     }
 }
 
