@@ -99,6 +99,7 @@ static int st_fail(csv_state *st, int code, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     st->rc = afl_err_set(st->err, code, "%s", buf);
+    afl_err_oneline(st->err); /* quoted fields and names may hold newlines */
     return st->rc;
 }
 

@@ -171,11 +171,21 @@ static int ini_handler_fn(void *user, const char *section, const char *name, con
     return 1;
 }
 
+/* Longest line of a scenario file, newline included.  libinih's compiled-in limit (200) is
+ * too short for the config.ini aflsim itself writes (long doc comments, absolute paths), so
+ * the line buffer is put on the heap with this size (Debian's libinih takes these settings
+ * at run time). */
+#define AFL_INI_MAX_LINE 16384
+
 int afl_config_load_file(afl_config *c, const char *path, afl_err *err)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         return afl_err_set(err, AFL_EIO, "cannot open scenario file %s: %s", path, strerror(errno));
+    ini_use_stack = 0;
+    ini_allow_realloc = 0;
+    ini_initial_alloc = AFL_INI_MAX_LINE;
+    ini_max_line = AFL_INI_MAX_LINE;
     ini_ctx x = {f, 0, 0, c, path, err, 0, c->nraw};
     int rc = ini_parse_stream(ini_reader_fn, &x, ini_handler_fn, &x);
     int ferr = ferror(f);
@@ -184,7 +194,7 @@ int afl_config_load_file(afl_config *c, const char *path, afl_err *err)
         return err ? err->code : AFL_EINPUT;
     if (x.too_long)
         return afl_err_set(err, AFL_EINPUT, "%s:%d: line is longer than %d characters", path,
-                           x.too_long, INI_MAX_LINE - 2);
+                           x.too_long, AFL_INI_MAX_LINE - 2);
     if (ferr)
         return afl_err_set(err, AFL_EIO, "error reading %s", path);
     if (rc > 0)
@@ -248,6 +258,16 @@ static void trim(char *s)
 
 int afl_config_override(afl_config *c, const char *assignment, afl_err *err)
 {
+    /* config.ini holds one key per line: a newline in a value would not replay */
+    for (const char *p = assignment; *p; p++)
+        if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
+            afl_err_set(err, AFL_EINPUT,
+                        "--set '%s': contains the control character 0x%02X; expected "
+                        "section.key=value on one line",
+                        assignment, (unsigned)(unsigned char)*p);
+            afl_err_oneline(err);
+            return AFL_EINPUT;
+        }
     const char *eq = strchr(assignment, '=');
     const char *dot = strchr(assignment, '.');
     if (!eq || !dot || dot > eq)
@@ -441,7 +461,16 @@ int afl_param_check(const afl_param *p, const char *v, char *why, size_t wn)
         return AFL_OK;
     }
     case AFL_P_STR:
-    case AFL_P_PATH: return AFL_OK;
+    case AFL_P_PATH:
+        /* config.ini writes "key = value": there a ';' after a space starts a comment */
+        for (const char *q = v; *q; q++)
+            if (*q == ';' && (q == v || isspace((unsigned char)q[-1]))) {
+                snprintf(why, wn,
+                         "expected text without a ';' at its start or after a space (in a "
+                         "scenario file that starts a comment)");
+                return AFL_EINPUT;
+            }
+        return AFL_OK;
     case AFL_P_ENUM:
         if (!in_choices(p->choices, v)) {
             char list[512];

@@ -84,12 +84,17 @@ int afl_csv_flush(afl_csv *c, afl_err *err)
     if (whole == 0)
         return AFL_OK;
     if (afl_write_all(c->fd, c->buf.data, whole) != 0) {
+        int e = errno;
         c->failed = 1;
-        afl_err_set(&c->err, AFL_EIO, "cannot write %s: %s", c->path, strerror(errno));
+        /* a full disk may have taken part of the rows: cut the file back to whole rows */
+        if (ftruncate(c->fd, (off_t)c->written) == 0)
+            lseek(c->fd, (off_t)c->written, SEEK_SET);
+        afl_err_set(&c->err, AFL_EIO, "cannot write %s: %s", c->path, strerror(e));
         if (err)
             *err = c->err;
         return AFL_EIO;
     }
+    c->written += (long long)whole;
     memmove(c->buf.data, c->buf.data + whole, c->buf.len - whole);
     c->buf.len -= whole;
     c->row_start = 0;

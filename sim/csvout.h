@@ -22,6 +22,7 @@ typedef struct afl_csv {
     int nfield;       /* fields in the row being built */
     int ncols;
     int failed;       /* a write error happened; the message is in err */
+    long long written; /* bytes of whole rows in the file */
     afl_err err;
 } afl_csv;
 

@@ -36,6 +36,25 @@ void afl_err_prefix(afl_err *err, const char *fmt, ...)
     err->msg[lp + 2 + lo] = 0;
 }
 
+void afl_err_oneline(afl_err *err)
+{
+    if (!err)
+        return;
+    char out[sizeof err->msg];
+    size_t j = 0;
+    for (const char *p = err->msg; *p && j + 2 < sizeof out; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '\n' || ch == '\r' || ch == '\t') {
+            out[j++] = '\\';
+            out[j++] = ch == '\n' ? 'n' : ch == '\r' ? 'r' : 't';
+        } else {
+            out[j++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+        }
+    }
+    out[j] = 0;
+    memcpy(err->msg, out, j + 1);
+}
+
 int afl_err_exit_status(int code)
 {
     switch (code) {

@@ -29,6 +29,11 @@ int afl_err_set(afl_err *err, int code, const char *fmt, ...)
 /* Prepends "prefix: " to an existing message (e.g. the file name). */
 void afl_err_prefix(afl_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Writes newlines, carriage returns and tabs in err->msg as \n, \r, \t and other control
+ * characters as '?', so that a message quoting user data (a quoted CSV field may hold a
+ * newline) stays one line. */
+void afl_err_oneline(afl_err *err);
+
 /* Exit status the CLI uses for an error code. */
 int afl_err_exit_status(int code);
 

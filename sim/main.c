@@ -1,10 +1,12 @@
 /* sim/main.c - the `aflsim` command.  The only place that prints errors. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim/config.h"
 #include "sim/describe.h"
+#include "sim/memory.h"
 #include "sim/run.h"
 #include "sim/pivot.h"
 #include "sim/sweep.h"
@@ -14,7 +16,7 @@ static const char *usage_main =
     "\n"
     "usage:\n"
     "  aflsim run SCENARIO [--set section.key=value]... [--out DIR] [--force] [--threads N]\n"
-    "             [--progress|--no-progress]\n"
+    "             [--max-memory SIZE] [--progress|--no-progress]\n"
     "  aflsim check SCENARIO [--set section.key=value]... [--print]\n"
     "  aflsim sweep SCENARIO --grid section.key=v1,v2,... [--grid ...] [--seeds 1-5]\n"
     "               [--jobs N] [--set section.key=value]... [--out DIR]\n"
@@ -34,6 +36,8 @@ static const char *usage_run =
     "  --out DIR                run folder (default runs/<scenario name>)\n"
     "  --force                  overwrite a folder that already holds a run\n"
     "  --threads N              worker threads (results are identical for any N; default 1)\n"
+    "  --max-memory SIZE        refuse to start when the run's memory estimate exceeds SIZE\n"
+    "                           (e.g. 2G, 500M; it is always checked against MemAvailable)\n"
     "  --progress / --no-progress  force the progress line on or off (default: on a terminal)\n";
 
 static const char *usage_check =
@@ -48,13 +52,19 @@ static const char *usage_sweep =
     "  --set section.key=value     override for every point (repeatable)\n"
     "  --out DIR                   sweep folder (default runs/<scenario name>-sweep)\n"
     "  --shard I/N                 run only points p with p mod N = I (job arrays)\n"
+    "  --max-memory SIZE           refuse a run whose memory estimate exceeds SIZE (e.g. 2G)\n"
     "  --collect                   only rebuild results.csv / table.csv from finished points\n"
     "  --progress / --no-progress  progress line on stderr (default: on a terminal)\n"
+    "  --mpi / --no-mpi            share the points among MPI ranks (default: when started by\n"
+    "                              mpirun/srun); --jobs is then per rank (default 1)\n"
+    "  --mpi-timeout S             MPI: a rank silent for S seconds is lost (default 60)\n"
     "A [sweep] section in the scenario may hold seeds = 1-5, jobs = N and axes written\n"
     "section.key = v1,v2,...; command-line axes replace the file's for the same key.\n"
     "Running the same command again resumes: finished points are skipped.\n"
     "Writes DIR/points/<point>/ (one run folder each), DIR/results.csv (one row per run),\n"
-    "DIR/table.csv (mean/std/n over seeds) and, with an attack.type axis, DIR/worst.csv.\n";
+    "DIR/table.csv (mean/std/n over seeds) and, with an attack.type axis, DIR/worst.csv.\n"
+    "On a cluster: mpirun -n N aflsim sweep ..., or a Slurm array (scripts/slurm-sweep);\n"
+    "see docs/cluster.md.\n";
 
 static const char *usage_list =
     "usage: aflsim list {models|datasets|delays|defenses|attacks|sections}\n";
@@ -86,6 +96,7 @@ static int wants_help(int argc, char **argv)
 typedef struct {
     const char *scenario, *out;
     int force, threads, progress, print;
+    uint64_t max_memory;
 } cli_opts;
 
 static int parse_opts(int argc, char **argv, afl_config *cfg, cli_opts *o, const char *usage,
@@ -95,7 +106,8 @@ static int parse_opts(int argc, char **argv, afl_config *cfg, cli_opts *o, const
     /* first pass: the scenario file, so that overrides apply on top of it */
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 || strcmp(a, "--threads") == 0) {
+        if (strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 || strcmp(a, "--threads") == 0 ||
+            strcmp(a, "--max-memory") == 0) {
             i++;
             continue;
         }
@@ -135,6 +147,11 @@ static int parse_opts(int argc, char **argv, afl_config *cfg, cli_opts *o, const
                 return afl_err_set(err, AFL_EINPUT, "--threads needs an integer in [1, 1024]");
             o->threads = (int)t;
             i++;
+        } else if (allow_run_opts && strcmp(a, "--max-memory") == 0) {
+            if (!has_val || afl_mem_parse_size(argv[i + 1], &o->max_memory) != 0)
+                return afl_err_set(err, AFL_EINPUT,
+                                   "--max-memory needs a size such as 2G, 500M or 1.5G");
+            i++;
         } else if (allow_run_opts && strcmp(a, "--force") == 0) {
             o->force = 1;
         } else if (allow_run_opts && strcmp(a, "--progress") == 0) {
@@ -165,7 +182,7 @@ static int cmd_run(int argc, char **argv)
         afl_config_free(cfg);
         return fail(&err);
     }
-    afl_run_opts ro = {o.out, o.force, o.threads, o.progress};
+    afl_run_opts ro = {o.out, o.force, o.threads, o.progress, o.max_memory};
     afl_run_result res;
     memset(&res, 0, sizeof res);
     rc = afl_run(cfg, &ro, &res, &err);
@@ -200,8 +217,16 @@ static int cmd_check(int argc, char **argv)
     cli_opts o = {0};
     int rc = cfg ? parse_opts(argc, argv, cfg, &o, usage_check, &err, 0)
                  : afl_err_set(&err, AFL_ENOMEM, "out of memory");
-    if (!rc && o.print)
-        rc = afl_config_write(cfg, "/dev/stdout", &err);
+    if (!rc && o.print) {
+        /* not afl_config_write: its atomic rename would replace /dev/stdout itself */
+        char *text = NULL;
+        size_t len = 0;
+        rc = afl_config_format(cfg, &text, &len, &err);
+        if (!rc && (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0))
+            rc = afl_err_set(&err, AFL_EIO, "cannot write the configuration to standard output: %s",
+                             strerror(errno));
+        free(text);
+    }
     afl_config_free(cfg);
     if (rc)
         return fail(&err);
@@ -221,7 +246,8 @@ static int cmd_sweep(int argc, char **argv)
     s.progress = -1;
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     static char outbuf[4096];
-    int collect_only = 0, rc = sets ? AFL_OK : afl_err_set(&err, AFL_ENOMEM, "out of memory");
+    int collect_only = 0, want_mpi = -1, jobs_cli = 0;
+    int rc = sets ? AFL_OK : afl_err_set(&err, AFL_ENOMEM, "out of memory");
     for (int i = 0; i < argc && !rc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
@@ -239,6 +265,7 @@ static int cmd_sweep(int argc, char **argv)
             if (*end || j < 1 || j > 4096)
                 rc = afl_err_set(&err, AFL_EINPUT, "--jobs needs an integer in [1, 4096]");
             s.jobs = (int)j;
+            jobs_cli = 1;
         } else if (strcmp(a, "--shard") == 0 && has) {
             int si, sn;
             char extra;
@@ -248,13 +275,28 @@ static int cmd_sweep(int argc, char **argv)
                                  "--shard '%s': expected I/N with 0 <= I < N (e.g. 3/10)", argv[i]);
             s.shard_i = si;
             s.shard_n = sn;
+        } else if (strcmp(a, "--max-memory") == 0 && has) {
+            if (afl_mem_parse_size(argv[++i], &s.max_memory) != 0)
+                rc = afl_err_set(&err, AFL_EINPUT,
+                                 "--max-memory needs a size such as 2G, 500M or 1.5G");
         } else if (strcmp(a, "--collect") == 0)
             collect_only = 1;
         else if (strcmp(a, "--progress") == 0)
             s.progress = 1;
         else if (strcmp(a, "--no-progress") == 0)
             s.progress = 0;
-        else if (a[0] == '-')
+        else if (strcmp(a, "--mpi") == 0)
+            want_mpi = 1;
+        else if (strcmp(a, "--no-mpi") == 0)
+            want_mpi = 0;
+        else if (strcmp(a, "--mpi-timeout") == 0 && has) {
+            char *end;
+            double t = strtod(argv[++i], &end);
+            if (end == argv[i] || *end || !(t >= 1 && t <= 1e6))
+                rc = afl_err_set(&err, AFL_EINPUT,
+                                 "--mpi-timeout '%s': expected seconds in [1, 1000000]", argv[i]);
+            s.mpi_timeout = t;
+        } else if (a[0] == '-')
             rc = afl_err_set(&err, AFL_EINPUT, "unknown or incomplete option '%s'\n%s", a,
                              usage_sweep);
         else if (s.scenario)
@@ -275,32 +317,84 @@ static int cmd_sweep(int argc, char **argv)
                  base);
         s.out = outbuf;
     }
+    /* MPI: explicit --mpi / --no-mpi, else whenever an MPI launcher started us */
+    int env_rank = 0, launched = afl_sweep_mpi_launched(&env_rank);
+    int use_mpi = !collect_only && (want_mpi == 1 || (want_mpi < 0 && launched));
+    if (launched && env_rank > 0 && (rc || collect_only)) {
+        /* every rank parsed the same command: only rank 0 reports (or collects) */
+        afl_sweep_free(&s);
+        free(sets);
+        return rc ? afl_err_exit_status(rc) : 0;
+    }
+    if (use_mpi && !jobs_cli)
+        s.jobs = 1; /* ranks are the parallelism; --jobs K runs K points per rank */
     afl_sweep_result res;
     memset(&res, 0, sizeof res);
-    if (!rc)
-        rc = collect_only ? afl_sweep_collect(&s, &res, &err) : afl_sweep_run(&s, &res, &err);
+    if (!rc) {
+        if (collect_only)
+            rc = afl_sweep_collect(&s, &res, &err);
+        else if (use_mpi)
+            rc = afl_sweep_run_mpi(&s, &res, &err);
+        else
+            rc = afl_sweep_run(&s, &res, &err);
+    }
     afl_sweep_free(&s);
     free(sets);
-    if (rc)
-        return fail(&err);
-    if (collect_only) {
+    int status = 0;
+    if (rc) {
+        status = fail(&err);
+    } else if (collect_only) {
         printf("sweep folder: %s\n%d of %d points finished; results.csv and table.csv rebuilt\n",
                s.out, res.done, res.points);
-        return 0;
+    } else if (res.rank == 0) {
+        printf("sweep folder: %s\n", s.out);
+        printf("points:       %d (%d in this shard: %d already done, %d failed; %d finished in all)\n",
+               res.points, res.in_shard, res.skipped, res.failed, res.done);
+        if (use_mpi)
+            printf("MPI:          %s\n", res.mpi_summary);
+        if (res.mpi_warning[0])
+            fprintf(stderr, "aflsim: warning: %s\n", res.mpi_warning);
+        printf("results:      %s/results.csv, %s/table.csv\n", s.out, s.out);
+        if (res.failed) {
+            fprintf(stderr, "aflsim: error: %d point(s) failed, first: %s\n", res.failed,
+                    res.first_failure);
+            status = 2;
+        }
+        if (res.missing) {
+            fprintf(stderr,
+                    "aflsim: error: %d point(s) missing: %d rank(s) stopped answering while "
+                    "running them (first: %s); re-run the same command to run them\n",
+                    res.missing, res.lost_ranks, res.first_missing);
+            status = 2;
+        } else if (res.lost_ranks) {
+            fprintf(stderr,
+                    "aflsim: warning: %d rank(s) stopped answering (their points finished all "
+                    "the same); ending the MPI job with MPI_Abort\n",
+                    res.lost_ranks);
+        }
     }
-    printf("sweep folder: %s\n", s.out);
-    printf("points:       %d (%d in this shard: %d already done, %d failed; %d finished in all)\n",
-           res.points, res.in_shard, res.skipped, res.failed, res.done);
-    printf("results:      %s/results.csv, %s/table.csv\n", s.out, s.out);
-    if (res.failed) {
-        fprintf(stderr, "aflsim: error: %d point(s) failed, first: %s\n", res.failed,
-                res.first_failure);
-        return 2;
+    if (use_mpi) {
+        fflush(NULL);
+        afl_sweep_mpi_end(&res, status);
     }
-    return 0;
+    return status;
 }
 
+static int dispatch(int argc, char **argv);
+
+/* Output that could not be written (stdout on a full disk, /dev/full) is an error. */
 int main(int argc, char **argv)
+{
+    int rc = dispatch(argc, argv);
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {
+        fprintf(stderr, "aflsim: error: cannot write to standard output: %s\n",
+                strerror(errno ? errno : EIO));
+        rc = 2;
+    }
+    return rc;
+}
+
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage_main, stderr);

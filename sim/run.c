@@ -31,6 +31,7 @@
 #include "sim/csvout.h"
 #include "sim/evaluate.h"
 #include "sim/fsutil.h"
+#include "sim/memory.h"
 #include "sim/progress.h"
 #include "sim/queue.h"
 #include "sim/rng.h"
@@ -910,7 +911,9 @@ static int setup_time(run *R, afl_err *err)
     return AFL_OK;
 }
 
-static int prepare_dir(run *R, const afl_run_opts *o, afl_err *err)
+/* Checks the run folder (create = 0: no side effects), then (create = 1) clears a
+ * previous run's files (--force) and creates the folder. */
+static int prepare_dir(run *R, const afl_run_opts *o, int create, afl_err *err)
 {
     if (o && o->out_dir)
         snprintf(R->dir, sizeof R->dir, "%s", o->out_dir);
@@ -930,10 +933,36 @@ static int prepare_dir(run *R, const afl_run_opts *o, afl_err *err)
                                    "output folder %s already holds a run (%s); choose another "
                                    "--out or pass --force to overwrite it",
                                    R->dir, ours[i]);
-            unlink(p);
+            if (create)
+                unlink(p);
         }
     }
-    return afl_mkdir_p(R->dir, err);
+    return create ? afl_mkdir_p(R->dir, err) : AFL_OK;
+}
+
+/* Refuses a run whose memory estimate does not fit (sim/memory.h): first from the
+ * configuration and the dataset headers (loaded = 0), then with the loaded data. */
+static int check_memory(run *R, const afl_run_opts *o, int loaded, afl_err *err)
+{
+    afl_mem_shape sh;
+    int rc = afl_mem_probe(R->cfg, &sh, err);
+    if (rc)
+        return rc;
+    double in_use = 0;
+    if (loaded && !R->timing_only) {
+        sh.n_train = sh.loaded_train = R->train.n;
+        sh.n_test = R->test.n;
+        sh.c = R->train.c;
+        sh.h = R->train.h;
+        sh.w = R->train.w;
+        sh.n_classes = R->train.n_classes;
+        sh.known = 1;
+        in_use = 4.0 * (R->train.dim + 1.0) * ((double)R->train.n + R->test.n);
+    }
+    afl_mem_estimate est;
+    if ((rc = afl_mem_estimate_run(R->cfg, &sh, R->threads, &est, err)))
+        return rc;
+    return afl_mem_check(&est, o ? o->max_memory : 0, in_use, err);
 }
 
 static int write_summary(run *R, double wall, afl_err *err)
@@ -1071,18 +1100,25 @@ int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, a
     R->threads = o && o->threads > 0 ? o->threads : 1;
     afl_blas_set_threads(1); /* our own threads do the parallel work; BLAS stays serial */
 
-    int rc = AFL_OK;
-    R->cl = calloc((size_t)R->n, sizeof *R->cl);
-    R->sched_rng = afl_rng_create(R->seed, AFL_RNG_SCHED, 0);
-    if (!R->cl || !R->sched_rng)
-        rc = afl_err_set(err, AFL_ENOMEM, "out of memory (%d clients)", R->n);
+    /* nothing is written before the data loaded and the memory estimate fits */
+    int rc = prepare_dir(R, o, 0, err);
     if (!rc)
-        rc = prepare_dir(R, o, err);
+        rc = check_memory(R, o, 0, err);
+    if (!rc) {
+        R->cl = calloc((size_t)R->n, sizeof *R->cl);
+        R->sched_rng = afl_rng_create(R->seed, AFL_RNG_SCHED, 0);
+        if (!R->cl || !R->sched_rng)
+            rc = afl_err_set(err, AFL_ENOMEM, "out of memory (%d clients)", R->n);
+    }
+    if (!rc && !R->timing_only)
+        rc = setup_data(R, err);
+    if (!rc && !R->timing_only)
+        rc = check_memory(R, o, 1, err);
+    if (!rc)
+        rc = prepare_dir(R, o, 1, err);
     char path[PATH_MAX];
     if (!rc && !(rc = path_join(path, R->dir, "config.ini", err)))
         rc = afl_config_write(cfg, path, err);
-    if (!rc && !R->timing_only)
-        rc = setup_data(R, err);
     if (!rc && !R->timing_only)
         rc = write_partition(R, err);
     if (!rc)

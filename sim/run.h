@@ -16,6 +16,8 @@ typedef struct afl_run_opts {
     int force;           /* write into a folder that already holds a run */
     int threads;         /* worker threads (results do not depend on it); 0 = 1 */
     int progress;        /* -1 auto (terminal only), 0 off, 1 on; overrides output.progress if >= 0 */
+    uint64_t max_memory; /* refuse when the memory estimate exceeds this many bytes (0: only
+                            the available memory limits it; sim/memory.h) */
 } afl_run_opts;
 
 typedef struct afl_run_result {

@@ -44,7 +44,15 @@ static char *trimmed(const char *a, size_t n)
     return d;
 }
 
-/* Splits a comma list, keeping commas inside parentheses (distributions). */
+static void free_values(char **v, int n)
+{
+    for (int k = 0; v && k < n; k++)
+        free(v[k]);
+    free(v);
+}
+
+/* Splits a comma list, keeping commas inside parentheses (distributions).  On failure
+ * nothing is left allocated. */
 static int split_values(const char *v, char ***out, int *n)
 {
     *out = NULL;
@@ -58,11 +66,13 @@ static int split_values(const char *v, char ***out, int *n)
             depth--;
         if (*p == 0 || (*p == ',' && depth == 0)) {
             char **nv = realloc(*out, (size_t)(*n + 1) * sizeof *nv);
-            if (!nv)
+            if (!nv || !(nv[*n] = trimmed(start, (size_t)(p - start)))) {
+                free_values(nv ? nv : *out, *n);
+                *out = NULL;
+                *n = 0;
                 return -1;
+            }
             *out = nv;
-            if (!(nv[*n] = trimmed(start, (size_t)(p - start))))
-                return -1;
             (*n)++;
             if (*p == 0)
                 break;
@@ -71,6 +81,12 @@ static int split_values(const char *v, char ***out, int *n)
     }
     return 0;
 }
+
+/* At most this many axes (point coordinates are kept in fixed arrays of this size). */
+#define AFL_SWEEP_MAX_AXES 64
+/* At most this many seeds, and at most this many points in a sweep. */
+#define AFL_SWEEP_MAX_SEEDS 100000
+#define AFL_SWEEP_MAX_POINTS 10000000
 
 int afl_sweep_add_axis(afl_sweep *s, const char *spec, const char *origin, afl_err *err)
 {
@@ -81,33 +97,48 @@ int afl_sweep_add_axis(afl_sweep *s, const char *spec, const char *origin, afl_e
                            "attack.type=none,signflip)",
                            origin, spec);
     char *sec = trimmed(spec, (size_t)(dot - spec)), *key = trimmed(dot + 1, (size_t)(eq - dot - 1));
-    char **vals;
-    int nv;
-    if (!sec || !key || split_values(eq + 1, &vals, &nv))
-        return afl_err_set(err, AFL_ENOMEM, "out of memory");
+    char **vals = NULL;
+    int nv = 0, rc = AFL_OK;
+    if (!sec || !key || split_values(eq + 1, &vals, &nv)) {
+        rc = afl_err_set(err, AFL_ENOMEM, "out of memory");
+        goto fail;
+    }
     for (int i = 0; i < nv; i++)
-        if (!vals[i][0])
-            return afl_err_set(err, AFL_EINPUT, "%s '%s': empty value in the list", origin, spec);
-    if (strcmp(sec, "sim") == 0 && strcmp(key, "seed") == 0)
-        return afl_err_set(err, AFL_EINPUT, "%s: sweep seeds with --seeds (e.g. --seeds 1-5)",
-                           origin);
+        if (!vals[i][0]) {
+            rc = afl_err_set(err, AFL_EINPUT, "%s '%s': empty value in the list", origin, spec);
+            goto fail;
+        }
+    if (strcmp(sec, "sim") == 0 && strcmp(key, "seed") == 0) {
+        rc = afl_err_set(err, AFL_EINPUT, "%s: sweep seeds with --seeds (e.g. --seeds 1-5)",
+                         origin);
+        goto fail;
+    }
     /* a later axis for the same key replaces the earlier one */
     for (int a = 0; a < s->naxes; a++)
         if (strcmp(s->axes[a].section, sec) == 0 && strcmp(s->axes[a].key, key) == 0) {
-            for (int k = 0; k < s->axes[a].nvalues; k++)
-                free(s->axes[a].values[k]);
-            free(s->axes[a].values);
+            free_values(s->axes[a].values, s->axes[a].nvalues);
             free(sec), free(key);
             s->axes[a].values = vals;
             s->axes[a].nvalues = nv;
             return AFL_OK;
         }
+    if (s->naxes >= AFL_SWEEP_MAX_AXES) {
+        rc = afl_err_set(err, AFL_EINPUT, "%s '%s': a sweep has at most %d axes", origin, spec,
+                         AFL_SWEEP_MAX_AXES);
+        goto fail;
+    }
     afl_sweep_axis *na = realloc(s->axes, (size_t)(s->naxes + 1) * sizeof *na);
-    if (!na)
-        return afl_err_set(err, AFL_ENOMEM, "out of memory");
+    if (!na) {
+        rc = afl_err_set(err, AFL_ENOMEM, "out of memory");
+        goto fail;
+    }
     s->axes = na;
     s->axes[s->naxes++] = (afl_sweep_axis){sec, key, vals, nv};
     return AFL_OK;
+fail:
+    free(sec), free(key);
+    free_values(vals, nv);
+    return rc;
 }
 
 int afl_sweep_set_seeds(afl_sweep *s, const char *spec, const char *origin, afl_err *err)
@@ -125,17 +156,19 @@ int afl_sweep_set_seeds(afl_sweep *s, const char *spec, const char *origin, afl_
         p = end;
         if (*p == '-') {
             b = strtoll(p + 1, &end, 10);
-            if (end == p + 1 || errno || b < a || b - a > 100000)
+            if (end == p + 1 || errno || b < a || b - a > AFL_SWEEP_MAX_SEEDS)
                 goto bad;
             p = end;
         }
-        for (long long v = a; v <= b; v++) {
-            int64_t *ns = realloc(s->seeds, (size_t)(s->nseeds + 1) * sizeof *ns);
-            if (!ns)
-                return afl_err_set(err, AFL_ENOMEM, "out of memory");
-            s->seeds = ns;
+        if (b - a >= AFL_SWEEP_MAX_SEEDS - s->nseeds)
+            return afl_err_set(err, AFL_EINPUT, "%s '%s': more than %d seeds", origin, spec,
+                               AFL_SWEEP_MAX_SEEDS);
+        int64_t *ns = realloc(s->seeds, (size_t)(s->nseeds + (b - a) + 1) * sizeof *ns);
+        if (!ns)
+            return afl_err_set(err, AFL_ENOMEM, "out of memory");
+        s->seeds = ns;
+        for (long long v = a; v <= b; v++)
             s->seeds[s->nseeds++] = v;
-        }
         if (*p == ',')
             p++;
         else if (*p)
@@ -165,8 +198,9 @@ static int on_sweep_key(void *user, const char *key, const char *value, const ch
         return s->nseeds ? AFL_OK : afl_sweep_set_seeds(s, value, origin, x->err);
     if (strcmp(key, "jobs") == 0) {
         char *end;
+        errno = 0;
         long j = strtol(value, &end, 10);
-        if (*end || j < 0 || j > 4096)
+        if (end == value || *end || errno || j < 0 || j > 4096)
             return afl_err_set(x->err, AFL_EINPUT, "%s: [sweep] jobs = %s: expected an integer in [0, 4096]",
                                origin, value);
         if (s->jobs == 0)
@@ -185,8 +219,10 @@ static int on_sweep_key(void *user, const char *key, const char *value, const ch
         if (strcmp(full, key) == 0)
             return AFL_OK;
     }
-    char spec[4096];
-    snprintf(spec, sizeof spec, "%s=%s", key, value);
+    char spec[8192];
+    if (snprintf(spec, sizeof spec, "%s=%s", key, value) >= (int)sizeof spec)
+        return afl_err_set(x->err, AFL_EINPUT, "%s: [sweep] %s: the list of values is too long",
+                           origin, key);
     return afl_sweep_add_axis(s, spec, origin, x->err);
 }
 
@@ -223,10 +259,13 @@ void afl_sweep_free(afl_sweep *s)
 
 static int n_points(const afl_sweep *s)
 {
-    long n = s->nseeds ? s->nseeds : 1;
-    for (int a = 0; a < s->naxes; a++)
-        n *= s->axes[a].nvalues;
-    return n > 10000000 ? -1 : (int)n;
+    long long n = s->nseeds ? s->nseeds : 1;
+    for (int a = 0; a < s->naxes; a++) {
+        n *= s->axes[a].nvalues; /* both <= 10^7 here: no overflow */
+        if (n > AFL_SWEEP_MAX_POINTS)
+            return -1;
+    }
+    return n > AFL_SWEEP_MAX_POINTS ? -1 : (int)n;
 }
 
 /* Value index of axis a and the seed index of point p (last axis fastest, seeds innermost). */
@@ -249,42 +288,72 @@ static uint32_t fnv1a(const char *t)
     return h;
 }
 
+/* Appends len bytes of t to buf (size n, *j used), truncating; buf stays NUL-terminated. */
+static void name_put(char *buf, size_t n, size_t *j, const char *t, size_t len)
+{
+    if (*j + 1 >= n)
+        return;
+    if (len > n - 1 - *j)
+        len = n - 1 - *j;
+    memcpy(buf + *j, t, len);
+    *j += len;
+    buf[*j] = 0;
+}
+
+/* Longest folder name before the seed part (a path component has at most 255 bytes). */
+#define POINT_NAME_MAX 190
+
 /* Folder name of a point: section.key-value__...__seed-S, safe characters only
- * (a short hash is added when a value had to be changed, so names stay unique). */
+ * (a short hash is added when a value had to be changed, so names stay unique; a name
+ * longer than POINT_NAME_MAX is cut and gets a hash of the whole name).  n >= 256. */
 static void point_name(const afl_sweep *s, int p, char *buf, size_t n)
 {
-    int vi[64], si;
+    int vi[AFL_SWEEP_MAX_AXES], si;
     point_coords(s, p, vi, &si);
+    char full[8192];
     size_t j = 0;
+    full[0] = 0;
     int changed = 0;
-    char raw[4096] = "";
-    size_t rj = 0;
-    for (int a = 0; a < s->naxes && j + 8 < n; a++) {
+    uint32_t h = 2166136261u; /* fnv1a of "v1;v2;..." */
+    for (int a = 0; a < s->naxes; a++) {
         const char *v = s->axes[a].values[vi[a]];
-        j += (size_t)snprintf(buf + j, n - j, "%s%s.%s-", a ? "__" : "", s->axes[a].section,
-                              s->axes[a].key);
-        rj += (size_t)snprintf(raw + rj, sizeof raw - rj, "%s;", v);
-        for (const char *c = v; *c && j + 2 < n; c++) {
+        if (a)
+            name_put(full, sizeof full, &j, "__", 2);
+        name_put(full, sizeof full, &j, s->axes[a].section, strlen(s->axes[a].section));
+        name_put(full, sizeof full, &j, ".", 1);
+        name_put(full, sizeof full, &j, s->axes[a].key, strlen(s->axes[a].key));
+        name_put(full, sizeof full, &j, "-", 1);
+        for (const char *c = v; *c; c++) {
             int ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
                      (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' || *c == '+';
-            buf[j++] = ok ? *c : '_';
+            name_put(full, sizeof full, &j, ok ? c : "_", 1);
             changed |= !ok;
+            h = (h ^ (unsigned char)*c) * 16777619u;
         }
-        buf[j] = 0;
+        h = (h ^ (unsigned char)';') * 16777619u;
     }
-    if (changed && j + 12 < n)
-        j += (size_t)snprintf(buf + j, n - j, "~%08x", fnv1a(raw));
-    if (s->nseeds && j + 24 < n)
-        j += (size_t)snprintf(buf + j, n - j, "%sseed-%lld", s->naxes ? "__" : "",
-                              (long long)s->seeds[si]);
-    if (j == 0)
-        snprintf(buf, n, "run");
+    char tag[32];
+    if (changed) {
+        snprintf(tag, sizeof tag, "~%08x", h);
+        name_put(full, sizeof full, &j, tag, strlen(tag));
+    }
+    if (j > POINT_NAME_MAX) {
+        snprintf(tag, sizeof tag, "~%08x", fnv1a(full));
+        j = POINT_NAME_MAX;
+        full[j] = 0;
+        name_put(full, sizeof full, &j, tag, strlen(tag));
+    }
+    if (s->nseeds) {
+        snprintf(tag, sizeof tag, "%sseed-%lld", s->naxes ? "__" : "", (long long)s->seeds[si]);
+        name_put(full, sizeof full, &j, tag, strlen(tag));
+    }
+    snprintf(buf, n, "%s", j ? full : "run");
 }
 
 /* The resolved configuration of point p. */
 static int point_config(const afl_sweep *s, int p, afl_config **out, afl_err *err)
 {
-    int vi[64], si;
+    int vi[AFL_SWEEP_MAX_AXES], si;
     point_coords(s, p, vi, &si);
     afl_config *c = afl_config_new();
     if (!c)
@@ -296,9 +365,13 @@ static int point_config(const afl_sweep *s, int p, afl_config **out, afl_err *er
         rc = afl_config_override(c, s->sets[i], err);
     char a[4200];
     for (int k = 0; !rc && k < s->naxes; k++) {
-        snprintf(a, sizeof a, "%s.%s=%s", s->axes[k].section, s->axes[k].key,
-                 s->axes[k].values[vi[k]]);
-        rc = afl_config_override(c, a, err);
+        if (snprintf(a, sizeof a, "%s.%s=%s", s->axes[k].section, s->axes[k].key,
+                     s->axes[k].values[vi[k]]) >= (int)sizeof a)
+            rc = afl_err_set(err, AFL_EINPUT, "sweep axis %.100s.%.100s: a value is longer than "
+                             "%d characters", s->axes[k].section, s->axes[k].key,
+                             (int)sizeof a - 200);
+        else
+            rc = afl_config_override(c, a, err);
     }
     if (!rc && s->nseeds) {
         snprintf(a, sizeof a, "sim.seed=%lld", (long long)s->seeds[si]);
@@ -447,7 +520,7 @@ static int collect(afl_sweep *s, afl_sweep_result *res, afl_err *err)
     for (int k = 0; k < nhf; k++)
         afl_buf_printf(&b, ",%s", hf[k]);
     afl_buf_printf(&b, "\n");
-    int vi[64], si;
+    int vi[AFL_SWEEP_MAX_AXES], si;
     for (int p = 0; p < np; p++) {
         if (!rows[p].ok)
             continue;
@@ -567,7 +640,7 @@ static int collect(afl_sweep *s, afl_sweep_result *res, afl_err *err)
             }
             if (best < 0)
                 continue;
-            int bvi[64], bsi;
+            int bvi[AFL_SWEEP_MAX_AXES], bsi;
             point_coords(s, best * ns, bvi, &bsi);
             for (int a = 0; a < s->naxes; a++)
                 if (a != atk) {
@@ -642,7 +715,7 @@ static void run_child(afl_sweep *s, int p, const char *dir, pid_t parent)
     afl_config *c;
     int rc = point_config(s, p, &c, &err);
     if (!rc) {
-        afl_run_opts o = {dir, 1, 1, 0};
+        afl_run_opts o = {dir, 1, 1, 0, s->max_memory};
         afl_run_result r;
         rc = afl_run(c, &o, &r, &err);
         afl_config_free(c);
@@ -675,21 +748,20 @@ static int point_finished(const afl_sweep *s, int p, const char *expected_cfg, a
     return 1;
 }
 
-int afl_sweep_run(afl_sweep *s, afl_sweep_result *res, afl_err *err)
+int afl_sweep_plan(afl_sweep *s, afl_sweep_result *res, unsigned char **todo_out, int *ntodo_out,
+                   afl_err *err)
 {
     memset(res, 0, sizeof *res);
+    *todo_out = NULL;
+    *ntodo_out = 0;
     int np = n_points(s);
     if (np < 0)
         return afl_err_set(err, AFL_EINPUT, "the sweep has more than 10 million points");
     res->points = np;
-    /* 1. validate every point and find the finished ones */
-    char **cfgs = calloc((size_t)np, sizeof *cfgs);
+    /* validate every point and find the finished ones */
     unsigned char *todo = calloc((size_t)np, 1);
-    if (!cfgs || !todo) {
-        free(cfgs);
-        free(todo);
+    if (!todo)
         return afl_err_set(err, AFL_ENOMEM, "out of memory");
-    }
     int rc = afl_mkdir_p(s->out, err), ntodo = 0;
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/points", s->out);
@@ -703,11 +775,13 @@ int afl_sweep_run(afl_sweep *s, afl_sweep_result *res, afl_err *err)
         if ((rc = point_config(s, p, &c, err)))
             break;
         size_t len;
-        rc = afl_config_format(c, &cfgs[p], &len, err);
+        char *cfg = NULL;
+        rc = afl_config_format(c, &cfg, &len, err);
         afl_config_free(c);
         if (rc)
             break;
-        int f = point_finished(s, p, cfgs[p], err);
+        int f = point_finished(s, p, cfg, err);
+        free(cfg);
         if (f < 0) {
             rc = AFL_EINPUT;
             break;
@@ -717,6 +791,71 @@ int afl_sweep_run(afl_sweep *s, afl_sweep_result *res, afl_err *err)
         else
             todo[p] = 1, ntodo++;
     }
+    if (rc) {
+        free(todo);
+        return rc;
+    }
+    *todo_out = todo;
+    *ntodo_out = ntodo;
+    return AFL_OK;
+}
+
+int afl_sweep_spawn(afl_sweep *s, int p, pid_t parent, pid_t *pid, afl_err *err)
+{
+    char name[1024], dir[PATH_MAX];
+    point_name(s, p, name, sizeof name);
+    if (snprintf(dir, sizeof dir, "%s/points/%s", s->out, name) >= (int)sizeof dir)
+        return afl_err_set(err, AFL_EINPUT, "sweep folder path too long: %s/points/%s", s->out,
+                           name);
+    int rc = afl_mkdir_p(dir, err);
+    if (rc)
+        return rc;
+    fflush(NULL);
+    *pid = fork();
+    if (*pid < 0)
+        return afl_err_set(err, AFL_EIO, "cannot start a run: %s", strerror(errno));
+    if (*pid == 0)
+        run_child(s, p, dir, parent);
+    return AFL_OK;
+}
+
+int afl_sweep_account(afl_sweep *s, afl_sweep_result *res, int p, int code)
+{
+    if (code == 0 || code == 3)
+        return 1;
+    res->failed++;
+    if (!res->first_failure[0]) {
+        char name[1024];
+        point_name(s, p, name, sizeof name);
+        if (snprintf(res->first_failure, sizeof res->first_failure,
+                     "%s (exit %d; see %s/points/%s/run.log)", name, code, s->out,
+                     name) >= (int)sizeof res->first_failure)
+            res->first_failure[sizeof res->first_failure - 1] = 0;
+    }
+    return 0;
+}
+
+void afl_sweep_point_name(const afl_sweep *s, int p, char *buf, size_t n)
+{
+    point_name(s, p, buf, n);
+}
+
+int afl_sweep_rebuild(afl_sweep *s, afl_sweep_result *res, afl_err *err)
+{
+    afl_sweep_result tmp = *res;
+    int rc = collect(s, &tmp, err);
+    res->done = tmp.done;
+    return rc;
+}
+
+int afl_sweep_run(afl_sweep *s, afl_sweep_result *res, afl_err *err)
+{
+    unsigned char *todo;
+    int ntodo;
+    int rc = afl_sweep_plan(s, res, &todo, &ntodo, err);
+    if (rc)
+        return rc;
+    int np = res->points;
     /* 2. run the unfinished ones, `jobs` at a time */
     int jobs = s->jobs > 0 ? s->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (jobs < 1)
@@ -734,19 +873,9 @@ int afl_sweep_run(afl_sweep *s, afl_sweep_result *res, afl_err *err)
             int p = next++;
             if (!todo[p])
                 continue;
-            char name[1024];
-            point_name(s, p, name, sizeof name);
-            snprintf(dir, sizeof dir, "%s/points/%s", s->out, name);
-            if ((rc = afl_mkdir_p(dir, err)))
+            pid_t pid;
+            if ((rc = afl_sweep_spawn(s, p, me, &pid, err)))
                 break;
-            fflush(NULL);
-            pid_t pid = fork();
-            if (pid < 0) {
-                rc = afl_err_set(err, AFL_EIO, "cannot start a run: %s", strerror(errno));
-                break;
-            }
-            if (pid == 0)
-                run_child(s, p, dir, me);
             for (int k = 0; k < jobs; k++)
                 if (!pids[k]) {
                     pids[k] = pid;
@@ -770,19 +899,7 @@ int afl_sweep_run(afl_sweep *s, afl_sweep_result *res, afl_err *err)
             pids[k] = 0;
             running--;
             int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-            if (code == 0 || code == 3) {
-                finished_now++;
-            } else {
-                res->failed++;
-                if (!res->first_failure[0]) {
-                    char name[1024];
-                    point_name(s, pts[k], name, sizeof name);
-                    if (snprintf(res->first_failure, sizeof res->first_failure,
-                                 "%s (exit %d; see %s/points/%s/run.log)", name, code, s->out,
-                                 name) >= (int)sizeof res->first_failure)
-                        res->first_failure[sizeof res->first_failure - 1] = 0;
-                }
-            }
+            finished_now += afl_sweep_account(s, res, pts[k], code);
             afl_sweep_result tmp = *res;
             afl_err e2;
             if (collect(s, &tmp, &e2) == AFL_OK)
@@ -809,9 +926,6 @@ int afl_sweep_run(afl_sweep *s, afl_sweep_result *res, afl_err *err)
         rc = collect(s, &tmp, err);
         res->done = tmp.done;
     }
-    for (int p = 0; p < np; p++)
-        free(cfgs[p]);
-    free(cfgs);
     free(todo);
     free(pids);
     free(pts);

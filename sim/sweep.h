@@ -13,6 +13,7 @@
 #define AFL_SWEEP_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "sim/err.h"
 
@@ -34,11 +35,20 @@ typedef struct afl_sweep {
     const char *out;
     int progress;   /* -1 auto, 0 off, 1 on */
     int shard_i, shard_n; /* run only points p with p % shard_n == shard_i (shard_n 0 = all) */
+    uint64_t max_memory;  /* each run's --max-memory in bytes (0 = none; sim/memory.h) */
+    double mpi_timeout;   /* MPI: seconds of silence after which a rank counts as lost (0 = 60) */
 } afl_sweep;
 
 typedef struct afl_sweep_result {
     int points, done, skipped, failed, in_shard;
     char first_failure[1024];
+    /* MPI sweeps only (sim/sweep_mpi.c) */
+    int rank, ranks;      /* this process's rank and the number of ranks */
+    int missing;          /* points handed to a rank that was lost: neither finished nor failed */
+    int lost_ranks;       /* ranks that stopped answering (or, on a worker: rank 0 did) */
+    char first_missing[1024];
+    char mpi_summary[512]; /* rank 0: how the points were spread over the ranks */
+    char mpi_warning[512]; /* rank 0: a setup that works but is slow (CPU binding) */
 } afl_sweep_result;
 
 /* "section.key=v1,v2,..." (origin names where it came from, for messages). */
@@ -54,5 +64,35 @@ int afl_sweep_run(afl_sweep *s, afl_sweep_result *res, afl_err *err);
 /* Rebuilds results.csv / table.csv / worst.csv from whatever points are finished. */
 int afl_sweep_collect(afl_sweep *s, afl_sweep_result *res, afl_err *err);
 void afl_sweep_free(afl_sweep *s);
+
+/* ---- MPI sweeps (sim/sweep_mpi.c; docs/cluster.md) ------------------------------------- */
+
+/* 1 if this aflsim was built with MPI (meson option mpi, AFL_HAVE_MPI). */
+int afl_sweep_mpi_built(void);
+/* 1 if the environment says an MPI launcher started this process (mpirun, mpiexec, srun
+ * with PMI/PMIx); *rank receives the launcher's rank when it says (else 0). */
+int afl_sweep_mpi_launched(int *rank);
+/* Runs the sweep over the ranks of MPI_COMM_WORLD: rank 0 validates every point, hands the
+ * unfinished ones out one at a time to idle ranks (itself included), and rebuilds
+ * results.csv / table.csv / worst.csv; each rank runs up to s->jobs points at once.  Calls
+ * MPI_Init; afl_sweep_mpi_end must follow.  Without MPI: an error saying how to enable it. */
+int afl_sweep_run_mpi(afl_sweep *s, afl_sweep_result *res, afl_err *err);
+/* MPI_Finalize, or MPI_Abort(status) when a rank was lost (MPI_Finalize would wait for it). */
+void afl_sweep_mpi_end(const afl_sweep_result *res, int status);
+
+/* ---- pieces of the local runner that the MPI runner shares (not for other callers) ------ */
+
+/* Validates every point of the shard (resets res; fills points, in_shard, skipped) and
+ * returns in *todo (np bytes, caller frees) the unfinished ones. */
+int afl_sweep_plan(afl_sweep *s, afl_sweep_result *res, unsigned char **todo, int *ntodo,
+                   afl_err *err);
+/* Creates the point's folder and forks a child that runs point p there (run.log, dies with
+ * `parent`), exactly as the local sweep does. */
+int afl_sweep_spawn(afl_sweep *s, int p, pid_t parent, pid_t *pid, afl_err *err);
+/* Counts a run's exit code (0 or 3 finished, else failed); 1 if it finished. */
+int afl_sweep_account(afl_sweep *s, afl_sweep_result *res, int p, int code);
+void afl_sweep_point_name(const afl_sweep *s, int p, char *buf, size_t n);
+/* Rebuilds the tables (collect) and sets res->done. */
+int afl_sweep_rebuild(afl_sweep *s, afl_sweep_result *res, afl_err *err);
 
 #endif

@@ -15,8 +15,10 @@ typedef struct {
 
 typedef struct {
     const char *path;
-    int line, field, n_clients;
-    char cols[3][32];
+    long line;     /* physical line being parsed (1-based) */
+    long rec_line; /* line on which the current record started */
+    int in_header; /* the header row is not complete yet */
+    int field, n_clients;
     int col_index[3]; /* position of client,start,end in the header */
     double vals[3];
     int have[3];
@@ -34,15 +36,27 @@ static void on_field(void *s, size_t len, void *data)
     parse_ctx *p = data;
     if (p->failed)
         return;
+    if (p->field == 0)
+        p->rec_line = p->line;
     char buf[128];
     size_t l = len < sizeof buf - 1 ? len : sizeof buf - 1;
-    memcpy(buf, s, l);
+    if (s && l) /* an empty field is NULL (CSV_EMPTY_IS_NULL) */
+        memcpy(buf, s, l);
     buf[l] = 0;
     int f = p->field++;
-    if (p->line == 1) {
+    if (p->in_header) {
         for (int k = 0; k < 3; k++)
-            if (strcmp(buf, names[k]) == 0)
+            if (len == strlen(names[k]) && strcmp(buf, names[k]) == 0) {
+                if (p->col_index[k] >= 0) {
+                    afl_err_set(p->err, AFL_EINPUT,
+                                "%s:%ld: the header names column '%s' twice; expected the header "
+                                "client,start,end",
+                                p->path, p->rec_line, names[k]);
+                    p->failed = 1;
+                    return;
+                }
                 p->col_index[k] = f;
+            }
         p->ncols_header = f + 1;
         return;
     }
@@ -52,9 +66,11 @@ static void on_field(void *s, size_t len, void *data)
         char *end;
         errno = 0;
         double v = strtod(buf, &end);
-        if (!buf[0] || *end || !isfinite(v) || len >= sizeof buf) {
-            afl_err_set(p->err, AFL_EINPUT, "%s:%d: column '%s': '%s' is not a finite number",
-                        p->path, p->line, names[k], buf);
+        if (!buf[0] || *end || !isfinite(v) || len >= sizeof buf || strlen(buf) != l) {
+            afl_err_set(p->err, AFL_EINPUT,
+                        "%s:%ld: column '%s': '%s%s' is not a finite number", p->path,
+                        p->rec_line, names[k], buf, len >= sizeof buf ? "..." : "");
+            afl_err_oneline(p->err); /* a quoted field may hold a newline */
             p->failed = 1;
             return;
         }
@@ -69,35 +85,36 @@ static void on_row(int c, void *data)
     parse_ctx *p = data;
     if (p->failed)
         return;
-    if (p->line == 1) {
+    if (p->in_header) {
         for (int k = 0; k < 3; k++)
             if (p->col_index[k] < 0) {
                 afl_err_set(p->err, AFL_EINPUT,
-                            "%s:1: the header has no column '%s'; expected the header "
+                            "%s:%ld: the header has no column '%s'; expected the header "
                             "client,start,end",
-                            p->path, names[k]);
+                            p->path, p->rec_line, names[k]);
                 p->failed = 1;
                 return;
             }
+        p->in_header = 0;
     } else {
         if (p->field != p->ncols_header) {
-            afl_err_set(p->err, AFL_EINPUT, "%s:%d: expected %d fields like the header, got %d",
-                        p->path, p->line, p->ncols_header, p->field);
+            afl_err_set(p->err, AFL_EINPUT, "%s:%ld: expected %d fields like the header, got %d",
+                        p->path, p->rec_line, p->ncols_header, p->field);
             p->failed = 1;
             return;
         }
         double cl = p->vals[0];
         if (cl != floor(cl) || cl < 0 || cl >= p->n_clients) {
             afl_err_set(p->err, AFL_EINPUT,
-                        "%s:%d: client %g is not a client id; expected an integer in [0, %d]",
-                        p->path, p->line, cl, p->n_clients - 1);
+                        "%s:%ld: client %g is not a client id; expected an integer in [0, %d]",
+                        p->path, p->rec_line, cl, p->n_clients - 1);
             p->failed = 1;
             return;
         }
         if (p->vals[1] < 0 || !(p->vals[2] > p->vals[1])) {
             afl_err_set(p->err, AFL_EINPUT,
-                        "%s:%d: interval [%g, %g) is invalid; expected 0 <= start < end", p->path,
-                        p->line, p->vals[1], p->vals[2]);
+                        "%s:%ld: interval [%g, %g) is invalid; expected 0 <= start < end", p->path,
+                        p->rec_line, p->vals[1], p->vals[2]);
             p->failed = 1;
             return;
         }
@@ -114,7 +131,6 @@ static void on_row(int c, void *data)
         }
         p->rows[p->n++] = (row){p->vals[1], p->vals[2], (int)cl};
     }
-    p->line++;
     p->field = 0;
 }
 
@@ -140,33 +156,40 @@ int afl_trace_load(const char *path, int n_clients, afl_trace *t, afl_err *err)
         fclose(f);
         return afl_err_set(err, AFL_ENOMEM, "out of memory");
     }
-    parse_ctx p = {.path = path, .line = 1, .n_clients = n_clients, .err = err};
+    parse_ctx p = {.path = path, .in_header = 1, .n_clients = n_clients, .err = err};
     for (int k = 0; k < 3; k++)
         p.col_index[k] = -1;
-    char buf[65536];
-    size_t got;
+    /* fed one physical line at a time, so that every message names its line */
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t got;
     int rc = AFL_OK;
-    while (!p.failed && (got = fread(buf, 1, sizeof buf, f)) > 0) {
-        if (csv_parse(&cp, buf, got, on_field, on_row, &p) != got) {
-            rc = afl_err_set(err, AFL_EINPUT, "%s:%d: malformed CSV: %s", path, p.line,
+    while (!p.failed && (got = getline(&buf, &cap, f)) > 0) {
+        p.line++;
+        if (csv_parse(&cp, buf, (size_t)got, on_field, on_row, &p) != (size_t)got) {
+            rc = afl_err_set(err, AFL_EINPUT, "%s:%ld: malformed CSV: %s", path, p.line,
                              csv_strerror(csv_error(&cp)));
             break;
         }
     }
+    if (!rc && !p.failed && ferror(f))
+        rc = afl_err_set(err, AFL_EIO, "cannot read trace file %s: %s", path, strerror(errno));
     if (!rc && !p.failed)
         csv_fini(&cp, on_field, on_row, &p);
+    free(buf);
     csv_free(&cp);
     fclose(f);
     if (p.failed)
         rc = err ? err->code : AFL_EINPUT;
-    if (!rc && p.line == 1)
+    if (!rc && p.in_header)
         rc = afl_err_set(err, AFL_EINPUT, "%s: empty file; expected the header client,start,end",
                          path);
     if (rc) {
         free(p.rows);
         return rc;
     }
-    qsort(p.rows, p.n, sizeof *p.rows, cmp_row);
+    if (p.n)
+        qsort(p.rows, p.n, sizeof *p.rows, cmp_row);
     t->n_clients = n_clients;
     t->offsets = calloc((size_t)n_clients + 1, sizeof *t->offsets);
     t->listed = calloc((size_t)n_clients, 1);

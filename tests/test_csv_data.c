@@ -153,7 +153,7 @@ Test(csv_data, non_number_names_file_line_and_column)
 
 Test(csv_data, line_numbers_count_lines_inside_quoted_fields)
 {
-    load_fails("\"two\nline\",label\n1,0\nx,1\n", "label", 4, "column 'two\nline'", "'x'");
+    load_fails("\"two\nline\",label\n1,0\nx,1\n", "label", 4, "column 'two\\nline'", "'x'");
 }
 
 Test(csv_data, negative_label_is_refused)
