@@ -15,6 +15,8 @@ extern const afl_defense_ops afl_defense_zenopp;
 extern const afl_defense_ops afl_defense_aflguard;
 extern const afl_defense_ops afl_defense_sageflow;
 extern const afl_defense_ops afl_defense_asyncdefender;
+extern const afl_defense_ops afl_defense_secureafl;
+extern const afl_defense_ops afl_defense_fldetector;
 
 static const afl_defense_ops *const all[] = {
     &afl_defense_asyncsgd,
@@ -28,6 +30,8 @@ static const afl_defense_ops *const all[] = {
     &afl_defense_aflguard,
     &afl_defense_sageflow,
     &afl_defense_asyncdefender,
+    &afl_defense_secureafl,
+    &afl_defense_fldetector,
 };
 #define N_DEFENSES (sizeof all / sizeof all[0])
 
