@@ -92,7 +92,7 @@ static const afl_param params[] = {
      "a correction is used only once the buffer holds at least this many pairs"},
     {"warmup", AFL_P_INT, "0", 0, 1e12, NULL,
      "no correction before this many model updates (FLDetector uses 50 with global pairs)"},
-    {"max_norm", AFL_P_REAL, "1e10", 0, 1e30, NULL,
+    {"max_norm", AFL_P_REAL, "1e10", 0, 1e18, NULL,
      "numerical guard, not in the paper: an update that is not finite, is exactly zero or has "
      "norm > max_norm is rejected, not stored and not put into Q"},
     {"variant", AFL_P_ENUM, "full", 0, 0, "full|I|II|III|IV",
