@@ -113,3 +113,57 @@ int afl_mkdir_p(const char *path, afl_err *err)
         return afl_err_set(err, AFL_EIO, "%s exists and is not a directory", buf);
     return AFL_OK;
 }
+
+char *afl_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    afl_buf b = {0};
+    char chunk[8192];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        afl_buf_printf(&b, "%.*s", (int)got, chunk);
+    fclose(f);
+    if (b.oom || !b.data) {
+        free(b.data);
+        return NULL;
+    }
+    return b.data;
+}
+
+int afl_csv_split(char *line, char **f, int max)
+{
+    int n = 0;
+    char *p = line;
+    while (n < max) {
+        if (*p == '"') {
+            char *w = ++p;
+            f[n++] = w;
+            while (*p) {
+                if (*p == '"' && p[1] == '"') {
+                    *w++ = '"';
+                    p += 2;
+                } else if (*p == '"') {
+                    p++;
+                    break;
+                } else {
+                    *w++ = *p++;
+                }
+            }
+            *w = 0;
+            while (*p && *p != ',')
+                p++;
+        } else {
+            f[n++] = p;
+            while (*p && *p != ',' && *p != '\n')
+                p++;
+        }
+        if (*p != ',') {
+            *p = 0;
+            break;
+        }
+        *p++ = 0;
+    }
+    return n;
+}

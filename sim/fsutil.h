@@ -24,4 +24,10 @@ int afl_mkdir_p(const char *path, afl_err *err);
 /* Writes all of buf to fd, retrying on EINTR / short writes. 0 or -1 (errno set). */
 int afl_write_all(int fd, const void *buf, size_t len);
 
+/* The whole file as a NUL-terminated string (caller frees); NULL if it cannot be read. */
+char *afl_read_file(const char *path);
+/* Splits one CSV line in place into at most max fields (quoted fields with "" escapes
+ * handled, the line ends at NUL or newline); returns the field count. */
+int afl_csv_split(char *line, char **f, int max);
+
 #endif

@@ -13,52 +13,7 @@
 
 enum { MAXC = 128, MAXV = 256 };
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    afl_buf b = {0};
-    char chunk[8192];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        afl_buf_printf(&b, "%.*s", (int)got, chunk);
-    fclose(f);
-    return b.oom ? (free(b.data), NULL) : b.data;
-}
 
-/* Splits a CSV line in place (quotes handled); returns the field count. */
-static int split(char *line, char **f, int max)
-{
-    int n = 0;
-    char *p = line;
-    while (n < max) {
-        if (*p == '"') {
-            char *w = ++p;
-            f[n++] = w;
-            while (*p && !(*p == '"' && p[1] != '"')) {
-                if (*p == '"')
-                    p++;
-                *w++ = *p++;
-            }
-            if (*p == '"')
-                p++;
-            *w = 0;
-            while (*p && *p != ',')
-                p++;
-        } else {
-            f[n++] = p;
-            while (*p && *p != ',')
-                p++;
-        }
-        if (*p != ',') {
-            *p = 0;
-            break;
-        }
-        *p++ = 0;
-    }
-    return n;
-}
 
 static int find(char **names, int n, const char *name)
 {
@@ -89,7 +44,7 @@ int afl_pivot(const char *dir, const char *rows_key, const char *cols_key, const
     int is_ter = strcmp(metric, "final_test_error") == 0;
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/table.csv", dir);
-    char *text = slurp(path);
+    char *text = afl_read_file(path);
     if (!text)
         return afl_err_set(err, AFL_EINPUT, "cannot read %s: run the sweep first", path);
     char **lines = NULL;
@@ -112,7 +67,7 @@ int afl_pivot(const char *dir, const char *rows_key, const char *cols_key, const
     }
     int rc = AFL_OK;
     char *hdr[MAXC];
-    int nh = nl ? split(lines[0], hdr, MAXC) : 0;
+    int nh = nl ? afl_csv_split(lines[0], hdr, MAXC) : 0;
     int rcol = find(hdr, nh, rows_key), ccol = find(hdr, nh, cols_key);
     int ecol = find(hdr, nh, mname), acol = is_ter ? find(hdr, nh, "final_asr_mean") : -1;
     int ncol = find(hdr, nh, "n");
@@ -144,7 +99,7 @@ int afl_pivot(const char *dir, const char *rows_key, const char *cols_key, const
         if (!lines[i][0])
             continue;
         char **f = fields + (size_t)i * MAXC;
-        int nf = split(lines[i], f, MAXC);
+        int nf = afl_csv_split(lines[i], f, MAXC);
         if (nf != nh)
             continue;
         char other[1024] = "";

@@ -397,60 +397,7 @@ static int in_shard(const afl_sweep *s, int p)
 
 /* ---- CSV reading (summaries) ---------------------------------------------------------- */
 
-/* Splits one CSV line into fields (quotes handled); returns the count. */
-static int csv_split(char *line, char **f, int max)
-{
-    int n = 0;
-    char *p = line;
-    while (n < max) {
-        if (*p == '"') {
-            char *w = ++p;
-            f[n++] = w;
-            while (*p) {
-                if (*p == '"' && p[1] == '"') {
-                    *w++ = '"';
-                    p += 2;
-                } else if (*p == '"') {
-                    p++;
-                    break;
-                } else {
-                    *w++ = *p++;
-                }
-            }
-            *w = 0;
-            while (*p && *p != ',')
-                p++;
-        } else {
-            f[n++] = p;
-            while (*p && *p != ',' && *p != '\n')
-                p++;
-        }
-        if (*p != ',') {
-            *p = 0;
-            break;
-        }
-        *p++ = 0;
-    }
-    return n;
-}
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    afl_buf b = {0};
-    char chunk[8192];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        afl_buf_printf(&b, "%.*s", (int)got, chunk);
-    fclose(f);
-    if (b.oom || !b.data) {
-        free(b.data);
-        return NULL;
-    }
-    return b.data;
-}
 
 static void csv_quote(afl_buf *b, const char *v)
 {
@@ -493,7 +440,7 @@ static int collect(afl_sweep *s, afl_sweep_result *res, afl_err *err)
         char name[1024], path[PATH_MAX];
         point_name(s, p, name, sizeof name);
         snprintf(path, sizeof path, "%s/points/%s/summary.csv", s->out, name);
-        char *t = read_all(path);
+        char *t = afl_read_file(path);
         if (!t)
             continue;
         char *nl = strchr(t, '\n');
@@ -504,10 +451,10 @@ static int collect(afl_sweep *s, afl_sweep_result *res, afl_err *err)
         *nl = 0;
         if (!header) {
             header = dupstr(t);
-            nhf = csv_split(header, hf, MAXF);
+            nhf = afl_csv_split(header, hf, MAXF);
         }
         rows[p].text = t;
-        rows[p].nf = csv_split(nl + 1, rows[p].f, MAXF);
+        rows[p].nf = afl_csv_split(nl + 1, rows[p].f, MAXF);
         rows[p].ok = rows[p].nf == nhf;
         res->done += rows[p].ok;
     }
@@ -735,7 +682,7 @@ static int point_finished(const afl_sweep *s, int p, const char *expected_cfg, a
     if (stat(path, &st) != 0)
         return 0;
     snprintf(path, sizeof path, "%s/points/%s/config.ini", s->out, name);
-    char *have = read_all(path);
+    char *have = afl_read_file(path);
     int same = have && strcmp(have, expected_cfg) == 0;
     free(have);
     if (!same) {

@@ -41,36 +41,7 @@ static void need_mpi(void)
 #endif
 }
 
-/* results.csv without the wall-clock columns (the last two) */
-static char *strip_wall(const char *t)
-{
-    char *out = malloc(strlen(t) + 1), *o = out;
-    const char *line = t;
-    while (*line) {
-        const char *nl = strchr(line, '\n');
-        size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        const char *cut = line + len;
-        for (int k = 0; k < 2 && cut > line; k++) {
-            cut--;
-            while (cut > line && *cut != ',')
-                cut--;
-        }
-        memcpy(o, line, (size_t)(cut - line));
-        o += cut - line;
-        *o++ = '\n';
-        line = nl ? nl + 1 : line + len;
-    }
-    *o = 0;
-    return out;
-}
 
-static int count_lines(const char *t)
-{
-    int n = 0;
-    for (; t && *t; t++)
-        n += *t == '\n';
-    return n;
-}
 
 /* Removes a test's folder (after it passed: a failing test leaves it to look at). */
 static void rm_dir(char *dir)
@@ -108,8 +79,8 @@ static void assert_same_results(const char *dir, const char *a, const char *b)
     char *ta = read_at(dir, ra), *tb = read_at(dir, rb);
     cr_assert_not_null(ta);
     cr_assert_not_null(tb, "no %s/%s", dir, rb);
-    char *sa = strip_wall(ta), *sb = strip_wall(tb);
-    cr_assert_eq(count_lines(sb), 1 + 9, "%s", tb);
+    char *sa = tu_strip_wall(ta), *sb = tu_strip_wall(tb);
+    cr_assert_eq(tu_count_lines(sb), 1 + 9, "%s", tb);
     cr_assert_str_eq(sa, sb, "results.csv of %s differs from %s's", b, a);
     const char *atk[] = {"none", "signflip", "amplify"};
     for (int i = 0; i < 3; i++)
@@ -238,7 +209,7 @@ static void wait_rows(const char *dir, const char *rel, int rows)
 {
     for (int w = 0; w < 6000; w++) {
         char *t = read_at(dir, rel);
-        int n = t ? count_lines(t) - 1 : 0;
+        int n = t ? tu_count_lines(t) - 1 : 0;
         free(t);
         if (n >= rows)
             return;
@@ -275,7 +246,7 @@ Test(mpi, a_killed_rank_ends_the_job_and_the_rerun_resumes, .timeout = 300)
         cr_assert_neq(st, 0, "mpirun exit status 0 after a rank died: %s", log);
     free(log);
     char *partial = read_at(dir, "k/results.csv");
-    cr_assert(!partial || count_lines(partial) <= 1 + 9);
+    cr_assert(!partial || tu_count_lines(partial) <= 1 + 9);
     free(partial);
     /* the re-run runs the missing points and ends with one row per point */
     snprintf(cmd, sizeof cmd, "%s sweep %s --out %s/k --no-progress", run, ini, dir);

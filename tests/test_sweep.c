@@ -12,36 +12,7 @@
     "[train]\nbatch = 16\nlr = 0.05\n[eval]\nevery = 500\n[output]\nprogress = off\n"              \
     "[sweep]\nseeds = 1-3\nattack.type = none, signflip, amplify\n"
 
-/* results.csv without the wall-clock columns (the last two) */
-static char *strip_wall(const char *t)
-{
-    char *out = malloc(strlen(t) + 1), *o = out;
-    const char *line = t;
-    while (*line) {
-        const char *nl = strchr(line, '\n');
-        size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        const char *cut = line + len;
-        for (int k = 0; k < 2 && cut > line; k++) {
-            cut--;
-            while (cut > line && *cut != ',')
-                cut--;
-        }
-        memcpy(o, line, (size_t)(cut - line));
-        o += cut - line;
-        *o++ = '\n';
-        line = nl ? nl + 1 : line + len;
-    }
-    *o = 0;
-    return out;
-}
 
-static int count_lines(const char *t)
-{
-    int n = 0;
-    for (; *t; t++)
-        n += *t == '\n';
-    return n;
-}
 
 Test(sweep, grid_times_seeds_gives_one_row_per_point_and_a_table, .timeout = 120)
 {
@@ -55,16 +26,16 @@ Test(sweep, grid_times_seeds_gives_one_row_per_point_and_a_table, .timeout = 120
     char p[700];
     snprintf(p, sizeof p, "%s/sw/results.csv", dir);
     char *res = tu_read(p);
-    cr_assert_eq(count_lines(res), 1 + 2 * 3 * 3, "%s", res);
+    cr_assert_eq(tu_count_lines(res), 1 + 2 * 3 * 3, "%s", res);
     cr_assert(strncmp(res, "delay.tau_max,attack.type,point,scenario,seed,", 46) == 0, "%s", res);
     snprintf(p, sizeof p, "%s/sw/table.csv", dir);
     char *tab = tu_read(p);
-    cr_assert_eq(count_lines(tab), 1 + 2 * 3, "%s", tab);
+    cr_assert_eq(tu_count_lines(tab), 1 + 2 * 3, "%s", tab);
     cr_assert(strstr(tab, "\n5,amplify,3,"), "%s", tab);
     snprintf(p, sizeof p, "%s/sw/worst.csv", dir);
     char *worst = tu_read(p);
     cr_assert_not_null(worst);
-    cr_assert_eq(count_lines(worst), 1 + 2, "%s", worst);
+    cr_assert_eq(tu_count_lines(worst), 1 + 2, "%s", worst);
     /* the paper-shaped pivot */
     char tcmd[1024];
     snprintf(tcmd, sizeof tcmd, "%s table %s/sw --rows delay.tau_max", TU_AFLSIM, dir);
@@ -110,7 +81,7 @@ Test(sweep, sigkill_then_rerun_equals_an_uninterrupted_sweep, .timeout = 300)
             struct timespec ts = {0, 5 * 1000000L};
             nanosleep(&ts, NULL);
             char *t = tu_read(pk);
-            int rows = t ? count_lines(t) - 1 : 0;
+            int rows = t ? tu_count_lines(t) - 1 : 0;
             free(t);
             if (rows >= 2 + 2 * attempt)
                 break;
@@ -119,7 +90,7 @@ Test(sweep, sigkill_then_rerun_equals_an_uninterrupted_sweep, .timeout = 300)
         waitpid(pid, NULL, 0);
     }
     char *partial = tu_read(pk);
-    cr_assert(!partial || count_lines(partial) < 1 + 9, "the kills came too late to test resume");
+    cr_assert(!partial || tu_count_lines(partial) < 1 + 9, "the kills came too late to test resume");
     free(partial);
     snprintf(cmd, sizeof cmd, "%s sweep %s --jobs 2 --out %s/killed", TU_AFLSIM, ini, dir);
     cr_assert_eq(tu_sh(cmd, &out), 0, "resume: %s", out);
@@ -128,8 +99,8 @@ Test(sweep, sigkill_then_rerun_equals_an_uninterrupted_sweep, .timeout = 300)
     snprintf(pa, sizeof pa, "%s/ref/results.csv", dir);
     snprintf(pb, sizeof pb, "%s/killed/results.csv", dir);
     char *a = tu_read(pa), *b = tu_read(pb);
-    char *sa = strip_wall(a), *sb = strip_wall(b);
-    cr_assert_eq(count_lines(sb), 1 + 9);
+    char *sa = tu_strip_wall(a), *sb = tu_strip_wall(b);
+    cr_assert_eq(tu_count_lines(sb), 1 + 9);
     cr_assert_str_eq(sa, sb, "resumed sweep differs from an uninterrupted one");
     free(a), free(b), free(sa), free(sb), free(dir);
 }
@@ -176,7 +147,7 @@ Test(sweep, shards_cover_the_sweep_and_collect_merges_them, .timeout = 120)
     char pa[700], pb[700];
     snprintf(pa, sizeof pa, "%s/ref/results.csv", dir);
     snprintf(pb, sizeof pb, "%s/sh/results.csv", dir);
-    char *a = tu_read(pa), *b = tu_read(pb), *sa = strip_wall(a), *sb = strip_wall(b);
+    char *a = tu_read(pa), *b = tu_read(pb), *sa = tu_strip_wall(a), *sb = tu_strip_wall(b);
     cr_assert_str_eq(sa, sb);
     free(a), free(b), free(sa), free(sb), free(dir);
 }

@@ -91,6 +91,37 @@ static inline int tu_sh(const char *cmd, char **out)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+/* CSV text without the wall-clock columns (the last two) */
+static inline char *tu_strip_wall(const char *t)
+{
+    char *out = malloc(strlen(t) + 1), *o = out;
+    const char *line = t;
+    while (*line) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        const char *cut = line + len;
+        for (int k = 0; k < 2 && cut > line; k++) {
+            cut--;
+            while (cut > line && *cut != ',')
+                cut--;
+        }
+        memcpy(o, line, (size_t)(cut - line));
+        o += cut - line;
+        *o++ = '\n';
+        line = nl ? nl + 1 : line + len;
+    }
+    *o = 0;
+    return out;
+}
+
+static inline int tu_count_lines(const char *t)
+{
+    int n = 0;
+    for (; *t; t++)
+        n += *t == '\n';
+    return n;
+}
+
 #define TU_AFLSIM AFL_BUILD_ROOT "/aflsim"
 
 /* A fast synthetic scenario for engine tests (softmax regression). */
