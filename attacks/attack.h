@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "models/net.h"
+#include "sim/ckpt.h"
 #include "sim/config.h"
 #include "sim/err.h"
 #include "sim/param.h"
@@ -72,6 +73,13 @@ typedef struct afl_attack_ops {
     int (*target)(void *state);
     void (*trigger)(void *state, float *x);
     int needs_knowledge; /* 1: the engine keeps the attack.window genuine updates */
+    /* Checkpoints (sim/ckpt.h, `aflsim run --resume`): saves or loads, with one call
+     * sequence, every piece of state that poison_batch or craft may change, into a state
+     * that create made from the same ctx.  NULL only when the state never changes after
+     * create.  The engine saves ctx->rng and the clients' streams itself.
+     * tests/test_ckpt.c checks for every attack that a saved-and-loaded copy crafts
+     * exactly like the original. */
+    int (*ckpt)(void *state, afl_ckpt *ck);
 } afl_attack_ops;
 
 const afl_component *afl_attack_components(size_t *n);

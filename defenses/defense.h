@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sim/ckpt.h"
 #include "sim/config.h"
 #include "sim/err.h"
 #include "sim/param.h"
@@ -86,6 +87,13 @@ typedef struct afl_defense_ops {
      * Must not change the state (or any randomness).  Returns 1 accept, 0 reject, and
      * the score on_update would log in *score. */
     int (*probe)(void *state, const afl_update *u, double *score);
+    /* Checkpoints (sim/ckpt.h, `aflsim run --resume`): saves or loads, with one call
+     * sequence, every piece of state that on_update may change, into a state that create
+     * made from the same ctx.  NULL only when on_update never changes the state.  The
+     * engine saves ctx->rng and the trusted data's stream itself.  tests/test_ckpt.c
+     * checks for every defense that a saved-and-loaded copy decides exactly like the
+     * original. */
+    int (*ckpt)(void *state, afl_ckpt *ck);
 } afl_defense_ops;
 
 const afl_component *afl_defense_components(size_t *n);
