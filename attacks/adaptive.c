@@ -342,6 +342,47 @@ static void saf_craft(void *vs, const afl_attack_view *view, float *g, afl_rng *
     sl->has_prev = 1;
 }
 
+/* The state craft changes: per malicious client its previous sent update, that update's base
+ * model and its previous genuine update (only once it has one), and the ring of genuine
+ * Lipschitz factors (its n_fac filled entries and the write position).  sorted, b, p and cand
+ * are scratch; view, prev and dw are set afresh by every craft. */
+static int saf_ckpt(void *vs, afl_ckpt *ck)
+{
+    saf_state *st = vs;
+    int n_mal = st->n_mal;
+    size_t d = st->d, n_fac = (size_t)st->n_fac;
+    afl_ckpt_int(ck, "adaptive_secureafl.n_malicious", &n_mal);
+    afl_ckpt_size(ck, "adaptive_secureafl.d", &d);
+    if (afl_ckpt_loading(ck) && !afl_ckpt_status(ck) && (n_mal != st->n_mal || d != st->d))
+        return afl_ckpt_fail(ck, AFL_EINPUT,
+                             "adaptive_secureafl: saved for %d malicious clients and %zu "
+                             "parameters, this run has %d and %zu",
+                             n_mal, d, st->n_mal, st->d);
+    for (int i = 0; i < st->n_mal && !afl_ckpt_status(ck); i++) {
+        slot *sl = &st->slots[i];
+        afl_ckpt_int(ck, "adaptive_secureafl.has_prev", &sl->has_prev);
+        if (sl->has_prev) {
+            afl_ckpt_floats(ck, "adaptive_secureafl.sent", sl->sent, st->d);
+            afl_ckpt_floats(ck, "adaptive_secureafl.w", sl->w, st->d);
+            afl_ckpt_floats(ck, "adaptive_secureafl.gen", sl->gen, st->d);
+        }
+    }
+    afl_ckpt_size(ck, "adaptive_secureafl.n_fac", &n_fac);
+    int head = st->head;
+    afl_ckpt_int(ck, "adaptive_secureafl.head", &head);
+    if (afl_ckpt_loading(ck) && !afl_ckpt_status(ck)) {
+        if (n_fac > (size_t)st->hist || head < 0 || head >= st->hist)
+            return afl_ckpt_fail(ck, AFL_EINPUT,
+                                 "adaptive_secureafl: %zu stored factors (next at %d) do not fit "
+                                 "in attack.history = %d",
+                                 n_fac, head, st->hist);
+        st->n_fac = (int)n_fac;
+        st->head = head;
+    }
+    afl_ckpt_doubles(ck, "adaptive_secureafl.factors", st->fac, n_fac);
+    return afl_ckpt_status(ck);
+}
+
 const afl_attack_ops afl_attack_adaptive = {
     {"adaptive",
      "generic adaptive attack: NDSS gamma search with the configured defense's own acceptance "
@@ -372,4 +413,5 @@ const afl_attack_ops afl_attack_adaptive_secureafl = {
     NULL,
     NULL,
     1,
+    saf_ckpt,
 };

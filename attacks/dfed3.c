@@ -264,6 +264,31 @@ static void craft(void *vs, const afl_attack_view *view, float *g, afl_rng *rng)
         st->phase ^= 1;
 }
 
+/* The state craft changes: the outstanding noise mask (+nu sent, -nu still due), the phase and
+ * the decoy count.  order and ref are scratch; the attack's stream is the engine's. */
+static int dfed3_ckpt(void *vs, afl_ckpt *ck)
+{
+    state *st = vs;
+    int shape[3] = {st->C, st->H, st->rows};
+    afl_ckpt_ints(ck, "3dfed.mask_shape", shape, 3);
+    if (afl_ckpt_loading(ck) && !afl_ckpt_status(ck) &&
+        (shape[0] != st->C || shape[1] != st->H || shape[2] != st->rows))
+        return afl_ckpt_fail(ck, AFL_EINPUT,
+                             "3dfed: the noise mask covers %d of %d output rows of %d weights, "
+                             "but this run's covers %d of %d rows of %d (different model or "
+                             "attack.mask_neurons)",
+                             shape[2], shape[0], shape[1], st->rows, st->C, st->H);
+    afl_ckpt_int(ck, "3dfed.phase", &st->phase);
+    int64_t nd = st->n_decoys;
+    afl_ckpt_i64(ck, "3dfed.n_decoys", &nd);
+    st->n_decoys = (long)nd;
+    if (st->rows > 0) {
+        afl_ckpt_floats(ck, "3dfed.nu_w", st->nu_w, (size_t)st->C * (size_t)st->H);
+        afl_ckpt_floats(ck, "3dfed.nu_b", st->nu_b, (size_t)st->C);
+    }
+    return afl_ckpt_status(ck);
+}
+
 const afl_attack_ops afl_attack_3dfed = {
     {"3dfed",
      "3DFed, simplified for async: poisoned update held to the known benign norm, cancelling "
@@ -278,4 +303,5 @@ const afl_attack_ops afl_attack_3dfed = {
     afl_backdoor_target,
     afl_backdoor_trigger,
     1,
+    dfed3_ckpt,
 };

@@ -182,6 +182,18 @@ static int create(const afl_defense_ctx *ctx, void **state, afl_err *err)
     return AFL_OK;
 }
 
+/* reference = received: the moving average r of the received directions (reference =
+ * model keeps no state). */
+static int asyncdefender_ckpt(void *state, afl_ckpt *ck)
+{
+    asyncdef *A = state;
+    if (!A->use_model) {
+        afl_ckpt_int(ck, "asyncdefender.have_r", &A->have_r);
+        afl_ckpt_floats(ck, "asyncdefender.r", A->r, A->d);
+    }
+    return afl_ckpt_status(ck);
+}
+
 const afl_defense_ops afl_defense_asyncdefender = {
     .info = {"asyncdefender",
              "AsyncDefender as reconstructed (paper text not found): step = max(0, cos(g, r)) g "
@@ -195,4 +207,5 @@ const afl_defense_ops afl_defense_asyncdefender = {
     .on_update = on_update,
     .destroy = destroy,
     .probe = probe,
+    .ckpt = asyncdefender_ckpt,
 };

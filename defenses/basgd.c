@@ -154,6 +154,39 @@ static int on_update(void *st, const afl_update *u, float *step, afl_decision *d
     return AFL_OK;
 }
 
+/* The client -> buffer map (drawn from the defense's stream at create when mapping =
+ * hash, so it is kept rather than redrawn), the counters N_b and the running means of
+ * the non-empty buffers (an empty buffer's row is overwritten by its next gradient). */
+static int basgd_ckpt(void *st, afl_ckpt *ck)
+{
+    state *s = st;
+    afl_ckpt_ints(ck, "basgd.map", s->map, (size_t)s->n_clients);
+    afl_ckpt_ints(ck, "basgd.count", s->cnt, (size_t)s->B);
+    afl_ckpt_int(ck, "basgd.filled", &s->filled);
+    if (afl_ckpt_status(ck))
+        return afl_ckpt_status(ck);
+    int filled = 0;
+    for (int b = 0; b < s->B; b++) {
+        if (s->cnt[b] < 0)
+            return afl_ckpt_fail(ck, AFL_EINPUT, "basgd: buffer %d has a negative count %d", b,
+                                 s->cnt[b]);
+        filled += s->cnt[b] > 0;
+    }
+    if (filled != s->filled || filled == s->B)
+        return afl_ckpt_fail(ck, AFL_EINPUT,
+                             "basgd: %d of %d buffers are non-empty but the checkpoint says %d",
+                             filled, s->B, s->filled);
+    for (int i = 0; i < s->n_clients; i++)
+        if (s->map[i] < 0 || s->map[i] >= s->B)
+            return afl_ckpt_fail(ck, AFL_EINPUT,
+                                 "basgd: client %d maps to buffer %d, outside 0..%d", i, s->map[i],
+                                 s->B - 1);
+    for (int b = 0; b < s->B; b++)
+        if (s->cnt[b] > 0)
+            afl_ckpt_floats(ck, "basgd.mean", s->h + (size_t)b * s->d, s->d);
+    return afl_ckpt_status(ck);
+}
+
 const afl_defense_ops afl_defense_basgd = {
     {"basgd",
      "BASGD: running means in B buffers (client -> buffer map), a robust aggregate of the "
@@ -164,4 +197,6 @@ const afl_defense_ops afl_defense_basgd = {
     create,
     on_update,
     destroy,
+    NULL,
+    basgd_ckpt,
 };

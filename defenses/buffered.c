@@ -139,6 +139,24 @@ static int on_update(void *st, const afl_update *u, float *step, afl_decision *d
     return AFL_OK;
 }
 
+/* The buffered updates (the first `count` rows) and, for centered clipping, the centre
+ * (the previous step). */
+static int buffered_ckpt(void *st, afl_ckpt *ck)
+{
+    state *s = st;
+    if (afl_ckpt_int(ck, "buffered.count", &s->count))
+        return afl_ckpt_status(ck);
+    if (s->count < 0 || s->count >= s->K)
+        return afl_ckpt_fail(ck, AFL_EINPUT,
+                             "buffered: the checkpoint holds %d buffered updates, more than "
+                             "defense.buffer = %d allows",
+                             s->count, s->K);
+    afl_ckpt_floats(ck, "buffered.buf", s->buf, (size_t)s->count * s->d);
+    if (s->rule == AFL_RULE_CENTERED_CLIPPING)
+        afl_ckpt_floats(ck, "buffered.center", s->center, s->d);
+    return afl_ckpt_status(ck);
+}
+
 const afl_defense_ops afl_defense_buffered = {
     {"buffered",
      "a synchronous robust rule (mean, median, trimmed mean, Krum, Multi-Krum, Bulyan, centered "
@@ -152,4 +170,6 @@ const afl_defense_ops afl_defense_buffered = {
     create,
     on_update,
     destroy,
+    NULL,
+    buffered_ckpt,
 };

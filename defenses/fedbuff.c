@@ -107,6 +107,21 @@ static int on_update(void *st, const afl_update *u, float *step, afl_decision *d
     return AFL_OK;
 }
 
+/* The number of buffered arrivals and their staleness-weighted sum. */
+static int fedbuff_ckpt(void *st, afl_ckpt *ck)
+{
+    state *s = st;
+    if (afl_ckpt_int(ck, "fedbuff.count", &s->count))
+        return afl_ckpt_status(ck);
+    if (s->count < 0 || s->count >= s->K)
+        return afl_ckpt_fail(ck, AFL_EINPUT,
+                             "fedbuff: the checkpoint holds %d buffered arrivals, more than "
+                             "defense.buffer = %d allows",
+                             s->count, s->K);
+    afl_ckpt_doubles(ck, "fedbuff.sum", s->acc, s->d);
+    return afl_ckpt_status(ck);
+}
+
 const afl_defense_ops afl_defense_fedbuff = {
     {"fedbuff",
      "FedBuff: staleness-weighted (1/sqrt(1+tau)) buffer of K arrivals, one server step per "
@@ -117,4 +132,6 @@ const afl_defense_ops afl_defense_fedbuff = {
     create,
     on_update,
     destroy,
+    NULL,
+    fedbuff_ckpt,
 };

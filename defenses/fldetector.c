@@ -463,6 +463,69 @@ static void destroy(void *vs)
     state_free(vs);
 }
 
+/* Counters and the detection flag, the ring of recent raw distances, the previous
+ * applied step and model (aggregate pairs), the L-BFGS pairs, and per client its last
+ * update and base model, its removal and its ring of normalised distances. */
+static int fldetector_ckpt(void *vs, afl_ckpt *ck)
+{
+    state *S = vs;
+    size_t d = S->d;
+    int loading = afl_ckpt_loading(ck);
+    afl_ckpt_int(ck, "fldetector.detected", &S->detected);
+    afl_ckpt_i64(ck, "fldetector.applied", &S->applied);
+    afl_ckpt_i64(ck, "fldetector.scored", &S->scored);
+    afl_ckpt_int(ck, "fldetector.recent_len", &S->nrecent);
+    afl_ckpt_int(ck, "fldetector.recent_head", &S->recent_head);
+    if (afl_ckpt_status(ck))
+        return afl_ckpt_status(ck);
+    if (S->nrecent < 0 || S->nrecent > S->n || S->recent_head < 0 || S->recent_head >= S->n)
+        return afl_ckpt_fail(ck, AFL_EINPUT,
+                             "fldetector: the ring of recent distances holds %d from slot %d, "
+                             "its capacity here is %d (clients.n)",
+                             S->nrecent, S->recent_head, S->n);
+    afl_ckpt_doubles(ck, "fldetector.recent", S->recent, (size_t)S->n);
+    afl_ckpt_int(ck, "fldetector.have_prev", &S->have_prev);
+    if (S->have_prev) {
+        afl_ckpt_floats(ck, "fldetector.prev_w", S->prev_w, d);
+        afl_ckpt_floats(ck, "fldetector.prev_step", S->prev_step, d);
+    }
+    afl_lbfgs_ckpt(&S->lb, ck, "fldetector.lbfgs");
+    for (int k = 0; k < S->n; k++) {
+        client *C = &S->cl[k];
+        int has_dist = C->dist != NULL;
+        afl_ckpt_int(ck, "fldetector.client.has", &C->has);
+        afl_ckpt_int(ck, "fldetector.client.removed", &C->removed);
+        afl_ckpt_int(ck, "fldetector.client.nd", &C->nd);
+        afl_ckpt_int(ck, "fldetector.client.head", &C->head);
+        afl_ckpt_int(ck, "fldetector.client.has_dist", &has_dist);
+        if (afl_ckpt_status(ck))
+            return afl_ckpt_status(ck);
+        if (C->nd < 0 || C->nd > S->N || C->head < 0 || C->head >= S->N || (C->nd && !has_dist))
+            return afl_ckpt_fail(ck, AFL_EINPUT,
+                                 "fldetector: client %d's ring of distances holds %d from slot "
+                                 "%d, its capacity here is %d (defense.window)",
+                                 k, C->nd, C->head, S->N);
+        if (loading) {
+            if (C->has && ((!C->g && !(C->g = malloc(d * sizeof(float)))) ||
+                           (!C->w && !(C->w = malloc(d * sizeof(float))))))
+                return afl_ckpt_fail(ck, AFL_ENOMEM, "fldetector: out of memory");
+            if (has_dist && !C->dist && !(C->dist = calloc((size_t)S->N, sizeof(double))))
+                return afl_ckpt_fail(ck, AFL_ENOMEM, "fldetector: out of memory");
+            if (!has_dist) {
+                free(C->dist);
+                C->dist = NULL;
+            }
+        }
+        if (C->has) {
+            afl_ckpt_floats(ck, "fldetector.client.g", C->g, d);
+            afl_ckpt_floats(ck, "fldetector.client.w", C->w, d);
+        }
+        if (has_dist)
+            afl_ckpt_doubles(ck, "fldetector.client.dist", C->dist, (size_t)S->N);
+    }
+    return afl_ckpt_status(ck);
+}
+
 const afl_defense_ops afl_defense_fldetector = {
     {"fldetector",
      "FLDetector (async): L-BFGS predicted updates, suspicious scores, gap statistic + 2-means, "
@@ -475,4 +538,5 @@ const afl_defense_ops afl_defense_fldetector = {
     on_update,
     destroy,
     probe,
+    fldetector_ckpt,
 };

@@ -142,6 +142,22 @@ static int on_update(void *st, const afl_update *u, float *step, afl_decision *d
     return AFL_OK;
 }
 
+/* The buffered updates (the first `count` rows); g0, trust and cosine are recomputed at
+ * every flush. */
+static int fltrust_ckpt(void *st, afl_ckpt *ck)
+{
+    state *s = st;
+    if (afl_ckpt_int(ck, "fltrust.count", &s->count))
+        return afl_ckpt_status(ck);
+    if (s->count < 0 || s->count >= s->K)
+        return afl_ckpt_fail(ck, AFL_EINPUT,
+                             "fltrust: the checkpoint holds %d buffered updates, more than "
+                             "defense.buffer = %d allows",
+                             s->count, s->K);
+    afl_ckpt_floats(ck, "fltrust.buf", s->buf, (size_t)s->count * s->d);
+    return afl_ckpt_status(ck);
+}
+
 const afl_defense_ops afl_defense_fltrust = {
     {"fltrust",
      "FLTrust: ReLU-cosine trust against a server update on trusted data, norms rescaled to it, "
@@ -154,4 +170,6 @@ const afl_defense_ops afl_defense_fltrust = {
     create,
     on_update,
     destroy,
+    NULL,
+    fltrust_ckpt,
 };

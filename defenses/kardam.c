@@ -402,6 +402,78 @@ static int create(const afl_defense_ctx *ctx, void **state, afl_err *err)
     return AFL_OK;
 }
 
+/* A ring's length and head read from a checkpoint must fit its capacity. */
+static int ring_ok(afl_ckpt *ck, const char *what, int len, int head, int cap)
+{
+    if (afl_ckpt_status(ck))
+        return afl_ckpt_status(ck);
+    if (len < 0 || len > cap || head < 0 || (cap > 0 && head >= cap))
+        return afl_ckpt_fail(ck, AFL_EINPUT,
+                             "kardam: %s holds %d entries from slot %d, its capacity here is %d",
+                             what, len, head, cap);
+    return AFL_OK;
+}
+
+/* Every reference pair (per worker or the last accepted one), the coefficient rings
+ * (only their filled entries), the frequency filter's ring and the rejection streak. */
+static int kardam_ckpt(void *state, afl_ckpt *ck)
+{
+    kardam *K = state;
+    size_t d = K->d;
+    int loading = afl_ckpt_loading(ck);
+    afl_ckpt_int(ck, "kardam.rejections", &K->rejections);
+    if (K->per_worker) {
+        for (int c = 0; c < K->n && !afl_ckpt_status(ck); c++) {
+            int has = K->g_prev[c] && K->x_prev[c];
+            if (afl_ckpt_int(ck, "kardam.worker.has_prev", &has))
+                break;
+            if (loading && !has) {
+                free(K->g_prev[c]);
+                free(K->x_prev[c]);
+                K->g_prev[c] = K->x_prev[c] = NULL;
+                continue;
+            }
+            if (!has)
+                continue;
+            if (loading && ((!K->g_prev[c] && !(K->g_prev[c] = malloc(d * sizeof(float)))) ||
+                            (!K->x_prev[c] && !(K->x_prev[c] = malloc(d * sizeof(float))))))
+                return afl_ckpt_fail(ck, AFL_ENOMEM, "kardam: out of memory (per-worker history)");
+            afl_ckpt_floats(ck, "kardam.worker.g_prev", K->g_prev[c], d);
+            afl_ckpt_floats(ck, "kardam.worker.x_prev", K->x_prev[c], d);
+        }
+    } else {
+        afl_ckpt_int(ck, "kardam.have_last", &K->have_last);
+        if (K->have_last) {
+            afl_ckpt_floats(ck, "kardam.g_last", K->g_last, d);
+            afl_ckpt_floats(ck, "kardam.x_last", K->x_last, d);
+        }
+    }
+    if (K->worker_max) {
+        afl_ckpt_ints(ck, "kardam.worker.coef_len", K->wlen, (size_t)K->n);
+        afl_ckpt_ints(ck, "kardam.worker.coef_head", K->whead, (size_t)K->n);
+        for (int w = 0; w < K->n; w++)
+            if (ring_ok(ck, "a worker's coefficient ring", K->wlen[w], K->whead[w], K->window))
+                return afl_ckpt_status(ck);
+        for (int w = 0; w < K->n; w++)
+            afl_ckpt_doubles(ck, "kardam.worker.coef", K->wcoef + (size_t)w * K->window,
+                             (size_t)K->wlen[w]);
+    } else {
+        afl_ckpt_int(ck, "kardam.history_len", &K->hist_len);
+        afl_ckpt_int(ck, "kardam.history_head", &K->hist_head);
+        if (ring_ok(ck, "the coefficient history", K->hist_len, K->hist_head, K->window))
+            return afl_ckpt_status(ck);
+        afl_ckpt_doubles(ck, "kardam.history", K->hist, (size_t)K->hist_len);
+    }
+    if (K->freq) {
+        afl_ckpt_int(ck, "kardam.accepted_len", &K->acc_len);
+        afl_ckpt_int(ck, "kardam.accepted_head", &K->acc_head);
+        if (ring_ok(ck, "the ring of accepted workers", K->acc_len, K->acc_head, 2 * K->f))
+            return afl_ckpt_status(ck);
+        afl_ckpt_ints(ck, "kardam.accepted", K->acc, (size_t)K->acc_len);
+    }
+    return afl_ckpt_status(ck);
+}
+
 const afl_defense_ops afl_defense_kardam = {
     .info = {"kardam",
              "empirical-Lipschitz filter (coefficient <= (n-f)/n quantile), optional frequency "
@@ -416,4 +488,5 @@ const afl_defense_ops afl_defense_kardam = {
     .on_update = on_update,
     .destroy = destroy,
     .probe = probe,
+    .ckpt = kardam_ckpt,
 };

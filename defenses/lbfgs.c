@@ -11,6 +11,7 @@
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_vector.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -342,4 +343,49 @@ int afl_lbfgs_hvp(const afl_lbfgs *lb, const float *v, float *out)
             out[k] -= aj * yj[k] + bj * sj[k];
     }
     return 0;
+}
+
+int afl_lbfgs_ckpt(afl_lbfgs *lb, afl_ckpt *ck, const char *prefix)
+{
+    char tag[256];
+#define TAG(name) (snprintf(tag, sizeof tag, "%s.%s", prefix, name), tag)
+    int cap = lb->cap, m = lb->m, head = lb->head;
+    size_t d = lb->d;
+    afl_ckpt_int(ck, TAG("cap"), &cap);
+    afl_ckpt_size(ck, TAG("d"), &d);
+    if (afl_ckpt_status(ck))
+        return afl_ckpt_status(ck);
+    if (cap != lb->cap || d != lb->d)
+        return afl_ckpt_fail(ck, AFL_EINPUT,
+                             "%s: the checkpoint holds L-BFGS buffers of %d pairs of length %zu, "
+                             "this configuration has %d pairs of length %zu",
+                             prefix, cap, d, lb->cap, lb->d);
+    afl_ckpt_int(ck, TAG("m"), &m);
+    afl_ckpt_int(ck, TAG("head"), &head);
+    if (afl_ckpt_status(ck))
+        return afl_ckpt_status(ck);
+    if (m < 0 || m > lb->cap || head < 0 || head >= lb->cap)
+        return afl_ckpt_fail(ck, AFL_EINPUT, "%s: %d pairs from ring slot %d do not fit %d slots",
+                             prefix, m, head, lb->cap);
+    lb->m = m;
+    lb->head = head;
+    /* the held pairs, oldest first, each in its ring slot (the other slots are unused) */
+    for (int j = 0; j < m; j++) {
+        size_t r = (size_t)slot(lb, j);
+        afl_ckpt_floats(ck, TAG("s"), lb->S + r * d, d);
+        afl_ckpt_floats(ck, TAG("y"), lb->Y + r * d, d);
+    }
+    size_t cc = (size_t)lb->cap * (size_t)lb->cap, m2 = 2 * (size_t)m;
+    afl_ckpt_doubles(ck, TAG("StS"), lb->StS, cc);
+    afl_ckpt_doubles(ck, TAG("StY"), lb->StY, cc);
+    afl_ckpt_doubles(ck, TAG("YtY"), lb->YtY, cc);
+    /* the factorisation as it is (not recomputed: bit for bit what was in use) */
+    afl_ckpt_f64(ck, TAG("mu"), &lb->mu);
+    afl_ckpt_f64(ck, TAG("mu_raw"), &lb->mu_raw);
+    afl_ckpt_int(ck, TAG("ok"), &lb->ok);
+    afl_ckpt_doubles(ck, TAG("U"), lb->U, m2 * m2);
+    afl_ckpt_doubles(ck, TAG("V"), lb->V, m2 * m2);
+    afl_ckpt_doubles(ck, TAG("sv"), lb->sv, m2);
+#undef TAG
+    return afl_ckpt_status(ck);
 }

@@ -34,6 +34,8 @@
 
 #include <stddef.h>
 
+#include "sim/ckpt.h"
+
 typedef struct afl_lbfgs {
     int cap;      /* buffer size (most pairs kept); the oldest pair is dropped */
     int m;        /* pairs held, 0..cap */
@@ -66,6 +68,13 @@ int afl_lbfgs_init(afl_lbfgs *lb, int cap, size_t d);
 void afl_lbfgs_free(afl_lbfgs *lb);
 /* Forgets every pair. */
 void afl_lbfgs_clear(afl_lbfgs *lb);
+
+/* Checkpoints (sim/ckpt.h) the pairs, the Gram matrices and the factorisation (mu,
+ * mu_raw, ok, the SVD of M) into or from an lb made by afl_lbfgs_init with the same cap
+ * and d; tags start with `prefix` (e.g. "fldetector.lbfgs").  The safeguards curv_c,
+ * mu_max and tril_inclusive are the owner's (set from its configuration) and are not
+ * saved.  Returns afl_ckpt_status(ck). */
+int afl_lbfgs_ckpt(afl_lbfgs *lb, afl_ckpt *ck, const char *prefix);
 
 /* Offers the pair (s, y) (length d each; not kept by reference).  A pair is
  * refused when s or y is not finite, s = 0, or it fails the curvature test.

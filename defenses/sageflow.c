@@ -329,6 +329,46 @@ static int create(const afl_defense_ctx *ctx, void **state, afl_err *err)
     return AFL_OK;
 }
 
+/* The round in progress (arrivals, its staleness groups with their base models and
+ * alpha-weighted sums), the number of rounds done (gamma schedule) and the base-model
+ * entropy cache. */
+static int sageflow_ckpt(void *state, afl_ckpt *ck)
+{
+    sageflow *S = state;
+    int loading = afl_ckpt_loading(ck);
+    afl_ckpt_i64(ck, "sageflow.rounds", &S->rounds);
+    afl_ckpt_int(ck, "sageflow.arrivals", &S->arrivals);
+    afl_ckpt_int(ck, "sageflow.groups", &S->n_grp);
+    afl_ckpt_i64s(ck, "sageflow.entropy_version", S->ent_ver, ENT_CACHE);
+    afl_ckpt_doubles(ck, "sageflow.entropy", S->ent, ENT_CACHE);
+    afl_ckpt_int(ck, "sageflow.entropy_next", &S->ent_next);
+    if (afl_ckpt_status(ck))
+        return afl_ckpt_status(ck);
+    if (S->arrivals < 0 || S->arrivals >= S->K || S->n_grp < 0 || S->n_grp > S->arrivals ||
+        S->ent_next < 0 || S->ent_next >= ENT_CACHE)
+        return afl_ckpt_fail(ck, AFL_EINPUT,
+                             "sageflow: a round of %d arrivals in %d groups does not fit "
+                             "round_size = %d (or bad entropy cache slot %d)",
+                             S->arrivals, S->n_grp, S->K, S->ent_next);
+    for (int j = 0; j < S->n_grp; j++) {
+        group *g = &S->grp[j];
+        if (loading && (!g->w_base || !g->gsum)) { /* as group_for: allocated once, kept */
+            if (!g->w_base)
+                g->w_base = malloc(S->d * sizeof *g->w_base);
+            if (!g->gsum)
+                g->gsum = malloc(S->d * sizeof *g->gsum);
+            if (!g->w_base || !g->gsum)
+                return afl_ckpt_fail(ck, AFL_ENOMEM, "sageflow: out of memory (groups)");
+        }
+        afl_ckpt_i64(ck, "sageflow.group.base", &g->base);
+        afl_ckpt_floats(ck, "sageflow.group.w_base", g->w_base, S->d);
+        afl_ckpt_floats(ck, "sageflow.group.gsum", g->gsum, S->d);
+        afl_ckpt_f64(ck, "sageflow.group.asum", &g->asum);
+        afl_ckpt_int(ck, "sageflow.group.m", &g->m);
+    }
+    return afl_ckpt_status(ck);
+}
+
 const afl_defense_ops afl_defense_sageflow = {
     .info = {"sageflow",
              "Sageflow per round of K arrivals: entropy filter and loss-weighted averaging per "
@@ -341,4 +381,5 @@ const afl_defense_ops afl_defense_sageflow = {
     .on_update = on_update,
     .destroy = destroy,
     .probe = probe,
+    .ckpt = sageflow_ckpt,
 };

@@ -787,6 +787,18 @@ secant_sums(const float *g, const float *go, const float *w, const float *wo, si
     *sy = c;
 }
 
+/* Allocates client C's L-BFGS buffer (pairs = client) on its first pair. */
+static int client_lb_init(const state *S, client *C)
+{
+    if (afl_lbfgs_init(&C->lb, S->eps, S->d) != 0)
+        return -1;
+    C->lb.curv_c = S->curv_c;
+    C->lb.mu_max = S->mu_cap > 0 ? S->mu_cap / S->lr : 0;
+    C->lb.tril_inclusive = S->tril_inclusive;
+    C->lb_ready = 1;
+    return 0;
+}
+
 /* Stores g (trained on w_base, version v) as client k's last update, and
  * (pairs = client) offers the pair formed with the previous one. */
 static int store_update(state *S, int k, const float *g, const float *w_base, int64_t v)
@@ -820,14 +832,8 @@ static int store_update(state *S, int k, const float *g, const float *w_base, in
         }
     }
     if (S->pairs == PAIRS_CLIENT && C->has) {
-        if (!C->lb_ready) {
-            if (afl_lbfgs_init(&C->lb, S->eps, d) != 0)
-                return -1;
-            C->lb.curv_c = S->curv_c;
-            C->lb.mu_max = S->mu_cap > 0 ? S->mu_cap / S->lr : 0;
-            C->lb.tril_inclusive = S->tril_inclusive;
-            C->lb_ready = 1;
-        }
+        if (!C->lb_ready && client_lb_init(S, C) != 0)
+            return -1;
         /* s = w_base - w^old into dw, y = g - g^old into tmp */
         for (size_t j = 0; j < d; j++) {
             S->dw[j] = w_base[j] - C->w[j];
@@ -1029,6 +1035,104 @@ static void destroy(void *vs)
     state_free(vs);
 }
 
+/* The counters (model updates, expected version, carry epoch), Q (sorted, and its fifo
+ * when windowed), the shared L-BFGS pairs and their inputs (pooled sums, previous model
+ * and step), and per client its stored update, base model and norm, its L-BFGS pairs and
+ * the carried dots of pairs = client.  The median plans are a cache (rebuilt on use). */
+static int secureafl_ckpt(void *vs, afl_ckpt *ck)
+{
+    state *S = vs;
+    size_t d = S->d;
+    int loading = afl_ckpt_loading(ck);
+    afl_ckpt_i64(ck, "secureafl.applied", &S->applied);
+    afl_ckpt_i64(ck, "secureafl.expect_version", &S->expect_version);
+    afl_ckpt_i64(ck, "secureafl.epoch", &S->epoch);
+    /* Q */
+    size_t nq = S->nq, head = S->fifo_head;
+    afl_ckpt_size(ck, "secureafl.q_len", &nq);
+    afl_ckpt_size(ck, "secureafl.q_fifo_head", &head);
+    if (afl_ckpt_status(ck))
+        return afl_ckpt_status(ck);
+    if (S->q_window > 0 ? nq > (size_t)S->q_window || head >= (size_t)S->q_window : head != 0)
+        return afl_ckpt_fail(ck, AFL_EINPUT,
+                             "secureafl: Q holds %zu factors (fifo slot %zu), which does not fit "
+                             "defense.q_window = %lld",
+                             nq, head, (long long)S->q_window);
+    if (loading && nq > S->qcap) {
+        size_t cap = S->qcap; /* as q_insert grows it */
+        while (cap < nq)
+            cap *= 2;
+        double *q = realloc(S->q, cap * sizeof(double));
+        if (!q)
+            return afl_ckpt_fail(ck, AFL_ENOMEM, "secureafl: out of memory (Q)");
+        S->q = q;
+        S->qcap = cap;
+    }
+    S->nq = nq;
+    S->fifo_head = head;
+    afl_ckpt_doubles(ck, "secureafl.q", S->q, S->nq);
+    if (S->q_window > 0) /* filled from slot 0: the first nq slots hold factors */
+        afl_ckpt_doubles(ck, "secureafl.q_fifo", S->fifo, S->nq);
+    /* shared pairs */
+    if (S->pairs == PAIRS_POOLED && S->pool > 1) {
+        afl_ckpt_int(ck, "secureafl.pooled_n", &S->pooled_n);
+        if (afl_ckpt_status(ck))
+            return afl_ckpt_status(ck);
+        if (S->pooled_n < 0 || S->pooled_n >= S->pool)
+            return afl_ckpt_fail(ck, AFL_EINPUT,
+                                 "secureafl: %d secant pairs summed, defense.pool = %d",
+                                 S->pooled_n, S->pool);
+        afl_ckpt_floats(ck, "secureafl.pooled_s", S->acc_s, d);
+        afl_ckpt_floats(ck, "secureafl.pooled_y", S->acc_y, d);
+    }
+    if (S->pairs == PAIRS_GLOBAL || S->pairs == PAIRS_POOLED)
+        afl_lbfgs_ckpt(&S->glb, ck, "secureafl.lbfgs");
+    if (S->pairs == PAIRS_GLOBAL) {
+        afl_ckpt_int(ck, "secureafl.have_prev", &S->have_prev);
+        if (S->have_prev) {
+            afl_ckpt_floats(ck, "secureafl.prev_w", S->prev_w, d);
+            afl_ckpt_floats(ck, "secureafl.prev_step", S->prev_step, d);
+        }
+    }
+    /* clients */
+    for (int k = 0; k < S->n && !afl_ckpt_status(ck); k++) {
+        client *C = &S->cl[k];
+        afl_ckpt_int(ck, "secureafl.client.has", &C->has);
+        if (afl_ckpt_status(ck))
+            break;
+        if (C->has) {
+            if (loading && ((!C->g && !(C->g = malloc(d * sizeof(float)))) ||
+                            (!C->w && !(C->w = malloc(d * sizeof(float))))))
+                return afl_ckpt_fail(ck, AFL_ENOMEM, "secureafl: out of memory (client buffers)");
+            afl_ckpt_i64(ck, "secureafl.client.version", &C->version);
+            afl_ckpt_f64(ck, "secureafl.client.gnorm", &C->gnorm);
+            afl_ckpt_floats(ck, "secureafl.client.g", C->g, d);
+            afl_ckpt_floats(ck, "secureafl.client.w", C->w, d);
+        }
+        if (S->pairs != PAIRS_CLIENT)
+            continue;
+        int ready = C->lb_ready;
+        if (afl_ckpt_int(ck, "secureafl.client.lbfgs_ready", &ready))
+            break;
+        if (loading && ready && !C->lb_ready && client_lb_init(S, C) != 0)
+            return afl_ckpt_fail(ck, AFL_ENOMEM, "secureafl: out of memory (client pairs)");
+        if (loading && !ready && C->lb_ready) {
+            afl_lbfgs_free(&C->lb);
+            C->lb_ready = 0;
+        }
+        if (C->lb_ready)
+            afl_lbfgs_ckpt(&C->lb, ck, "secureafl.client.lbfgs");
+        /* the dots carried from round to round (tver says whether they are valid) */
+        afl_ckpt_doubles(ck, "secureafl.client.tS", C->tS, 32);
+        afl_ckpt_doubles(ck, "secureafl.client.tY", C->tY, 32);
+        afl_ckpt_f64(ck, "secureafl.client.tvv", &C->tvv);
+        afl_ckpt_i64(ck, "secureafl.client.tver", &C->tver);
+        afl_ckpt_i64(ck, "secureafl.client.tepoch", &C->tepoch);
+        afl_ckpt_int(ck, "secureafl.client.tage", &C->tage);
+    }
+    return afl_ckpt_status(ck);
+}
+
 const afl_defense_ops afl_defense_secureafl = {
     {"secureafl",
      "SecureAFL: Lipschitz-factor percentile filter, L-BFGS estimates of the other clients' "
@@ -1040,4 +1144,5 @@ const afl_defense_ops afl_defense_secureafl = {
     on_update,
     destroy,
     probe,
+    secureafl_ckpt,
 };

@@ -176,6 +176,18 @@ static int create(const afl_defense_ctx *ctx, void **state, afl_err *err)
     return AFL_OK;
 }
 
+/* The trusted gradient v in use (with its norm and validity) and the arrival counter
+ * that schedules its refreshes. */
+static int zenopp_ckpt(void *state, afl_ckpt *ck)
+{
+    zenopp *Z = state;
+    afl_ckpt_i64(ck, "zenopp.arrivals", &Z->arrivals);
+    afl_ckpt_int(ck, "zenopp.v_ok", &Z->v_ok);
+    afl_ckpt_f64(ck, "zenopp.vnorm", &Z->vnorm);
+    afl_ckpt_floats(ck, "zenopp.v", Z->v, Z->d);
+    return afl_ckpt_status(ck);
+}
+
 const afl_defense_ops afl_defense_zenopp = {
     .info = {"zenopp",
              "Zeno++: accept iff gamma<v, g~> - rho Q + gamma eps >= 0 with v a trusted-data "
@@ -187,4 +199,5 @@ const afl_defense_ops afl_defense_zenopp = {
     .on_update = on_update,
     .destroy = destroy,
     .probe = probe,
+    .ckpt = zenopp_ckpt,
 };

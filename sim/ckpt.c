@@ -188,8 +188,9 @@ int afl_ckpt_finish(afl_ckpt *ck, afl_err *err)
 {
     int rc = ck->err.code;
     if (!rc && ck->loading && ck->remaining != 0)
-        afl_ckpt_fail(ck, AFL_EINPUT, "%lld bytes of records were not read (written by a "
-                                      "different configuration or aflsim version)",
+        afl_ckpt_fail(ck, AFL_EINPUT,
+                      "%lld bytes of records were not read (written by a "
+                      "different configuration or aflsim version)",
                       ck->remaining);
     if (!ck->err.code && !ck->loading) {
         unsigned char end[CKPT_END_BYTES];

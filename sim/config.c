@@ -212,6 +212,25 @@ int afl_config_load_file(afl_config *c, const char *path, afl_err *err)
     char *dot = c->name ? strrchr(c->name, '.') : NULL;
     if (dot && strcmp(dot, ".ini") == 0)
         *dot = 0;
+    /* a run folder's config.ini keeps the name of the scenario it resolved, so that
+     * replaying it (or resuming the run) reports the same scenario */
+    FILE *g = fopen(path, "r");
+    char first[512];
+    if (g && fgets(first, sizeof first, g)) {
+        const char *k = strstr(first, ": resolved configuration of scenario '");
+        const char *q = k ? strrchr(first, '\'') : NULL;
+        if (first[0] == ';' && k && q && q > k + 38) {
+            char *nm = malloc((size_t)(q - (k + 38)) + 1);
+            if (nm) {
+                memcpy(nm, k + 38, (size_t)(q - (k + 38)));
+                nm[q - (k + 38)] = 0;
+                free(c->name);
+                c->name = nm;
+            }
+        }
+    }
+    if (g)
+        fclose(g);
     if (slash) {
         c->base_dir = malloc((size_t)(slash - path) + 2);
         if (c->base_dir) {

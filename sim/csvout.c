@@ -24,6 +24,41 @@ int afl_csv_open(afl_csv *c, const char *path, const char *header, afl_err *err)
     return afl_csv_flush(c, err);
 }
 
+int afl_csv_reopen(afl_csv *c, const char *path, const char *header, long long length, afl_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = open(path, O_RDWR);
+    if (c->fd < 0)
+        return afl_err_set(err, AFL_EIO, "cannot reopen %s to resume: %s", path, strerror(errno));
+    size_t hl = strlen(header);
+    char *head = malloc(hl + 1);
+    off_t size = lseek(c->fd, 0, SEEK_END);
+    int ok = head && size >= (off_t)length && length >= (long long)hl + 1 &&
+             pread(c->fd, head, hl + 1, 0) == (ssize_t)(hl + 1) && memcmp(head, header, hl) == 0 &&
+             head[hl] == '\n';
+    free(head);
+    if (!ok) {
+        close(c->fd);
+        c->fd = -1;
+        return afl_err_set(err, AFL_EINPUT,
+                           "cannot resume: %s is not the file the checkpoint was taken with "
+                           "(expected its header and at least %lld bytes)",
+                           path, length);
+    }
+    if (ftruncate(c->fd, (off_t)length) != 0 || lseek(c->fd, (off_t)length, SEEK_SET) < 0) {
+        int e = errno;
+        close(c->fd);
+        c->fd = -1;
+        return afl_err_set(err, AFL_EIO, "cannot resume %s: %s", path, strerror(e));
+    }
+    c->path = strdup(path);
+    c->ncols = 1;
+    for (const char *p = header; *p; p++)
+        c->ncols += *p == ',';
+    c->written = length;
+    return c->path ? AFL_OK : afl_err_set(err, AFL_ENOMEM, "out of memory");
+}
+
 static void sep(afl_csv *c)
 {
     if (c->nfield++)

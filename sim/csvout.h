@@ -28,6 +28,11 @@ typedef struct afl_csv {
 
 /* Creates (truncates) path and writes the header "a,b,c". */
 int afl_csv_open(afl_csv *c, const char *path, const char *header, afl_err *err);
+/* Resuming (`aflsim run --resume`): reopens path, which must start with exactly this header
+ * and hold at least `length` bytes, cuts it back to `length` bytes (the whole rows written
+ * before the checkpoint) and appends after them. */
+int afl_csv_reopen(afl_csv *c, const char *path, const char *header, long long length,
+                   afl_err *err);
 void afl_csv_str(afl_csv *c, const char *s);
 void afl_csv_int(afl_csv *c, int64_t v);
 void afl_csv_real(afl_csv *c, double v); /* %.17g; NA if NAN */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sim/config.h"
 #include "sim/describe.h"
@@ -32,13 +33,18 @@ static const char *usage_main =
 
 static const char *usage_run =
     "usage: aflsim run SCENARIO [options]\n"
+    "       aflsim run --resume RUN_FOLDER [--threads N] [--progress]\n"
     "  --set section.key=value  override a key (repeatable; later wins)\n"
     "  --out DIR                run folder (default runs/<scenario name>)\n"
     "  --force                  overwrite a folder that already holds a run\n"
     "  --threads N              worker threads (results are identical for any N; default 1)\n"
     "  --max-memory SIZE        refuse to start when the run's memory estimate exceeds SIZE\n"
     "                           (e.g. 2G, 500M; it is always checked against MemAvailable)\n"
-    "  --progress / --no-progress  force the progress line on or off (default: on a terminal)\n";
+    "  --progress / --no-progress  force the progress line on or off (default: on a terminal)\n"
+    "  --resume                 continue a killed run from its checkpoint.ckpt (written every\n"
+    "                           output.checkpoint_every versions); the CSVs come out identical\n"
+    "                           to an uninterrupted run's.  Give the run folder (its\n"
+    "                           config.ini is the scenario) or the original command + --resume\n";
 
 static const char *usage_check =
     "usage: aflsim check SCENARIO [--set section.key=value]... [--print]\n"
@@ -95,7 +101,8 @@ static int wants_help(int argc, char **argv)
 /* Parses SCENARIO and the options shared by run and check. */
 typedef struct {
     const char *scenario, *out;
-    int force, threads, progress, print;
+    int force, threads, progress, print, resume;
+    char scenario_buf[4096];
     uint64_t max_memory;
 } cli_opts;
 
@@ -120,6 +127,36 @@ static int parse_opts(int argc, char **argv, afl_config *cfg, cli_opts *o, const
     }
     if (!o->scenario)
         return afl_err_set(err, AFL_EINPUT, "no scenario file given\n%s", usage);
+    struct stat st;
+    int is_dir = stat(o->scenario, &st) == 0 && S_ISDIR(st.st_mode);
+    for (int i = 0; allow_run_opts && i < argc; i++)
+        if (strcmp(argv[i], "--resume") == 0)
+            o->resume = 1;
+    if (is_dir && o->resume) {
+        /* a run folder: its resolved config.ini is the scenario, the folder the output */
+        const char *dir = o->scenario;
+        if (snprintf(o->scenario_buf, sizeof o->scenario_buf, "%s/config.ini", dir) >=
+            (int)sizeof o->scenario_buf)
+            return afl_err_set(err, AFL_EINPUT, "path too long: %s", dir);
+        if (stat(o->scenario_buf, &st) != 0)
+            return afl_err_set(err, AFL_EINPUT,
+                               "cannot resume %s: it holds no config.ini (not a run folder)", dir);
+        o->scenario = o->scenario_buf;
+        o->out = dir;
+        for (int i = 0; i < argc; i++)
+            if (strcmp(argv[i], "--set") == 0 || strncmp(argv[i], "--set=", 6) == 0 ||
+                strcmp(argv[i], "--out") == 0)
+                return afl_err_set(err, AFL_EINPUT,
+                                   "--resume RUN_FOLDER takes the run's own config.ini; %s cannot "
+                                   "change it (resume with the original command + --resume "
+                                   "instead)",
+                                   argv[i]);
+    } else if (is_dir) {
+        return afl_err_set(err, AFL_EINPUT,
+                           "%s is a folder; give a scenario file (or --resume to continue the run "
+                           "in that folder)",
+                           o->scenario);
+    }
     int rc = afl_config_load_file(cfg, o->scenario, err);
     if (rc)
         return rc;
@@ -154,6 +191,8 @@ static int parse_opts(int argc, char **argv, afl_config *cfg, cli_opts *o, const
             i++;
         } else if (allow_run_opts && strcmp(a, "--force") == 0) {
             o->force = 1;
+        } else if (allow_run_opts && strcmp(a, "--resume") == 0) {
+            o->resume = 1;
         } else if (allow_run_opts && strcmp(a, "--progress") == 0) {
             o->progress = 1;
         } else if (allow_run_opts && strcmp(a, "--no-progress") == 0) {
@@ -182,7 +221,27 @@ static int cmd_run(int argc, char **argv)
         afl_config_free(cfg);
         return fail(&err);
     }
-    afl_run_opts ro = {o.out, o.force, o.threads, o.progress, o.max_memory};
+    if (o.resume && o.force) {
+        afl_config_free(cfg);
+        afl_err_set(&err, AFL_EINPUT, "--resume and --force exclude each other");
+        return fail(&err);
+    }
+    if (o.resume) {
+        /* resuming a run that already finished is not an error: there is nothing left */
+        char sp[4200];
+        struct stat st;
+        if (o.out)
+            snprintf(sp, sizeof sp, "%s/summary.csv", o.out);
+        else
+            snprintf(sp, sizeof sp, "runs/%s/summary.csv", afl_config_name(cfg));
+        if (stat(sp, &st) == 0) {
+            afl_config_free(cfg);
+            *strrchr(sp, '/') = 0;
+            printf("run folder:       %s\nnothing to resume: the run already finished\n", sp);
+            return 0;
+        }
+    }
+    afl_run_opts ro = {o.out, o.force, o.threads, o.progress, o.max_memory, o.resume};
     afl_run_result res;
     memset(&res, 0, sizeof res);
     rc = afl_run(cfg, &ro, &res, &err);

@@ -27,6 +27,7 @@
 #include "defenses/defense.h"
 #include "models/net.h"
 #include "models/npy.h"
+#include "sim/ckpt.h"
 #include "sim/components.h"
 #include "sim/csvout.h"
 #include "sim/evaluate.h"
@@ -46,7 +47,7 @@ typedef struct {
     int *perm;    /* permutation of the client's local examples */
     int cursor;
     int busy;
-    float speed;     /* time mode */
+    float speed; /* time mode */
     unsigned char straggler;
 } client_state;
 
@@ -91,10 +92,10 @@ typedef struct run {
     double attack_duty;
     /* attacker knowledge: rings of the last `window` genuine updates */
     int know_full, window;
-    float *ring;          /* (window, d) */
-    const float **known;  /* (window) newest first, rebuilt per craft */
+    float *ring;         /* (window, d) */
+    const float **known; /* (window) newest first, rebuilt per craft */
     int ring_len, ring_head;
-    float *genuine;       /* (d) copy of the crafting client's genuine update */
+    float *genuine; /* (d) copy of the crafting client's genuine update */
     /* timing attacks */
     double mal_rate;
     int mal_staleness; /* 0 uniform, 1 fresh, 2 max */
@@ -126,6 +127,13 @@ typedef struct run {
     int64_t last_eval_version;
     double last_err, last_loss;
     afl_progress prog;
+    /* checkpoints (output.checkpoint_every / checkpoint_interval, aflsim run --resume) */
+    int64_t ckpt_every;
+    double ckpt_interval, ckpt_last_wall;
+    int ckpt_due, resumed;
+    int64_t events_len, eval_len; /* whole-row bytes of events.csv / eval.csv at the checkpoint */
+    double wall_before;           /* wall seconds spent before the resumed segment */
+    double t0;
     /* status */
     char status[256];
 } run;
@@ -201,8 +209,8 @@ static int probe_accepts(void *env, const float *g, double *score)
     probe_env *pe = env;
     run *R = pe->R;
     const afl_attack_view *v = pe->v;
-    afl_update u = {v->client, v->base_version, R->version, R->version - v->base_version,
-                    R->now, g, v->w_base, R->w};
+    afl_update u = {v->client, v->base_version, R->version, R->version - v->base_version, R->now,
+                    g,         v->w_base,       R->w};
     double sc = NAN;
     int ok = R->def->probe(R->def_state, &u, &sc);
     if (score)
@@ -301,10 +309,10 @@ static int client_attack(run *R, int i, int64_t base_version, const float *w_bas
     if (attacking && R->atk->craft) {
         memcpy(R->genuine, R->g, R->d * sizeof(float));
         for (int k = 0; k < R->ring_len; k++)
-            R->known[k] =
-                R->ring + (size_t)((R->ring_head - k + R->window) % R->window) * R->d;
-        afl_attack_view v = {i, R->round, R->version, base_version, w_base, R->w, R->genuine,
-                             R->ring_len, R->known, R->know_full, R->n, R->m, NULL, NULL};
+            R->known[k] = R->ring + (size_t)((R->ring_head - k + R->window) % R->window) * R->d;
+        afl_attack_view v = {i,    R->round,   R->version,  base_version, w_base,
+                             R->w, R->genuine, R->ring_len, R->known,     R->know_full,
+                             R->n, R->m,       NULL,        NULL};
         probe_env pe = {R, &v};
         if (R->def->probe) {
             v.accepts = probe_accepts;
@@ -342,8 +350,8 @@ static int evaluate(run *R, double time, afl_err *err)
     if (R->backdoor && R->triggered.n > 0) {
         long hits = 0;
         double l2 = 0;
-        if (afl_evaluator_run(R->evaluator, R->w, R->triggered.x, R->triggered.y,
-                              R->triggered.n, &hits, &l2))
+        if (afl_evaluator_run(R->evaluator, R->w, R->triggered.x, R->triggered.y, R->triggered.n,
+                              &hits, &l2))
             return afl_err_set(err, AFL_EINTERNAL, "evaluation set larger than planned");
         R->last_asr = (double)hits / (double)R->triggered.n;
     }
@@ -392,8 +400,8 @@ static int arrival(run *R, int client, int64_t base_version, double time, afl_er
     if (rc)
         return rc;
     double norm = l2norm(R->g, R->d);
-    afl_update u = {client, base_version, R->version, R->version - base_version, time,
-                    R->g, w_base, R->w};
+    afl_update u = {client, base_version, R->version, R->version - base_version,
+                    time,   R->g,         w_base,     R->w};
     afl_decision dec = {AFL_VERDICT_ACCEPTED, NAN, NAN, 0, NAN};
     rc = R->def->on_update(R->def_state, &u, R->step, &dec, err);
     if (rc)
@@ -442,8 +450,12 @@ static int arrival(run *R, int client, int64_t base_version, double time, afl_er
     if (dec.apply && R->eval_every > 0 && R->version % R->eval_every == 0)
         if ((rc = evaluate(R, time, err)))
             return rc;
+    if (dec.apply && R->ckpt_every > 0 && R->version % R->ckpt_every == 0)
+        R->ckpt_due = 1;
     return AFL_OK;
 }
+
+static int maybe_checkpoint(run *R, afl_err *err);
 
 /* ---- round mode ---------------------------------------------------------------------- */
 
@@ -470,6 +482,8 @@ static int loop_round(run *R, afl_err *err)
             tau = R->mal_staleness == 1 ? 0 : hi; /* fresh / deliberately stale */
         R->now = (double)R->round;
         int rc = arrival(R, client, R->version - tau, R->now, err);
+        if (!rc && R->ckpt_due)
+            rc = maybe_checkpoint(R, err);
         if (rc)
             return rc;
         afl_progress_update(&R->prog, R->round, R->last_err);
@@ -505,12 +519,12 @@ static int start_job(run *R, int c, double t)
 {
     client_state *cs = &R->cl[c];
     int mal = c < R->m;
-    double compute = afl_dist_sample(mal && R->has_mal_compute ? &R->mal_compute : &R->compute,
-                                     R->delay_rng);
+    double compute =
+        afl_dist_sample(mal && R->has_mal_compute ? &R->mal_compute : &R->compute, R->delay_rng);
     double speed = cs->speed > 0 ? cs->speed : 1e-300;
-    double dur = compute / speed * (cs->straggler ? R->slowdown : 1.0) +
-                 afl_dist_sample(mal && R->has_mal_network ? &R->mal_network : &R->network,
-                                 R->delay_rng);
+    double dur =
+        compute / speed * (cs->straggler ? R->slowdown : 1.0) +
+        afl_dist_sample(mal && R->has_mal_network ? &R->mal_network : &R->network, R->delay_rng);
     if (!isfinite(dur))
         dur = 1e300;
     afl_versions_acquire(R->vs, R->version);
@@ -547,10 +561,12 @@ static int fill(run *R, double t)
 
 static int loop_time(run *R, afl_err *err)
 {
-    for (int c = 0; c < R->n; c++)
-        make_ready(R, c, 0.0);
-    if (fill(R, 0.0))
-        return afl_err_set(err, AFL_ENOMEM, "out of memory (event queue)");
+    if (!R->resumed) {
+        for (int c = 0; c < R->n; c++)
+            make_ready(R, c, 0.0);
+        if (fill(R, 0.0))
+            return afl_err_set(err, AFL_ENOMEM, "out of memory (event queue)");
+    }
     afl_event ev;
     while (R->round < R->rounds_target) {
         if (afl_queue_pop(R->q, &ev) != 0) {
@@ -588,9 +604,227 @@ static int loop_time(run *R, afl_err *err)
         }
         if (fill(R, ev.time))
             return afl_err_set(err, AFL_ENOMEM, "out of memory (event queue)");
+        if (R->ckpt_due) {
+            int rc = maybe_checkpoint(R, err);
+            if (rc)
+                return rc;
+        }
         afl_progress_update(&R->prog, R->round, R->last_err);
     }
     return AFL_OK;
+}
+
+/* ---- checkpoints --------------------------------------------------------------------- */
+
+/* FNV-1a of the resolved configuration: a checkpoint only resumes the run it came from. */
+static uint64_t config_digest(const afl_config *cfg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    uint64_t h = 1469598103934665603ULL;
+    if (afl_config_format(cfg, &text, &len, NULL) != AFL_OK)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)text[i]) * 1099511628211ULL;
+    free(text);
+    return h;
+}
+
+/* The engine's whole mutable state, in one call sequence for saving and loading
+ * (sim/ckpt.h).  What setup recomputes from the configuration (data, partition, model
+ * architecture, client speeds and stragglers, trusted set, triggered test set) is not
+ * stored. */
+static int state_ckpt(run *R, afl_ckpt *ck)
+{
+    int loading = afl_ckpt_loading(ck);
+    uint64_t digest = config_digest(R->cfg), saved = digest;
+    size_t d = R->d;
+    int n = R->n;
+    afl_ckpt_u64(ck, "config.digest", &saved);
+    afl_ckpt_size(ck, "model.d", &d);
+    afl_ckpt_int(ck, "clients.n", &n);
+    if (afl_ckpt_status(ck))
+        return afl_ckpt_status(ck);
+    if (saved != digest || d != R->d || n != R->n)
+        return afl_ckpt_fail(
+            ck, AFL_EINPUT,
+            "it was taken by a run with a different configuration than %s/config.ini "
+            "(resume with the same scenario, overrides and aflsim version)",
+            R->dir);
+    /* outputs */
+    if (!loading) {
+        R->events_len = R->write_events ? R->events.written : 0;
+        R->eval_len = R->evalcsv.written;
+    }
+    afl_ckpt_i64(ck, "csv.events", &R->events_len);
+    afl_ckpt_i64(ck, "csv.eval", &R->eval_len);
+    double wall = R->wall_before + (loading ? 0 : wall_now() - R->t0);
+    afl_ckpt_f64(ck, "wall", &wall);
+    if (loading)
+        R->wall_before = wall;
+    /* counters and clocks */
+    afl_ckpt_i64(ck, "round", &R->round);
+    afl_ckpt_i64(ck, "version", &R->version);
+    afl_ckpt_f64(ck, "now", &R->now);
+    afl_ckpt_i64(ck, "last_eval_version", &R->last_eval_version);
+    afl_ckpt_f64(ck, "next_eval_time", &R->next_eval_time);
+    afl_ckpt_f64(ck, "last_err", &R->last_err);
+    afl_ckpt_f64(ck, "last_loss", &R->last_loss);
+    afl_ckpt_f64(ck, "last_asr", &R->last_asr);
+    int64_t det[5] = {R->n_mal, R->n_ben, R->rej_mal, R->rej_ben, R->jobs_dropped};
+    afl_ckpt_i64s(ck, "detection", det, 5);
+    R->n_mal = det[0], R->n_ben = det[1], R->rej_mal = det[2], R->rej_ben = det[3];
+    R->jobs_dropped = det[4];
+    afl_ckpt_floats(ck, "model.w", R->w, R->d);
+    afl_versions_ckpt(R->vs, ck);
+    /* random streams owned by the engine */
+    afl_ckpt_rng(ck, "rng.sched", R->sched_rng);
+    afl_ckpt_rng_opt(ck, "rng.delay", &R->delay_rng);
+    afl_ckpt_rng_opt(ck, "rng.defense", &R->def_rng);
+    afl_ckpt_rng_opt(ck, "rng.attack", &R->atk_rng);
+    afl_ckpt_rng_opt(ck, "rng.synthetic", &R->synth_rng);
+    if (R->have_trusted)
+        afl_ckpt_rng(ck, "rng.trusted", R->trusted.rng);
+    /* clients: packed arrays, then the minibatch stream and order of those that trained */
+    unsigned char *flags = malloc((size_t)R->n);
+    int *cursor = malloc((size_t)R->n * sizeof *cursor);
+    if (!flags || !cursor) {
+        free(flags), free(cursor);
+        return afl_ckpt_fail(ck, AFL_ENOMEM, "out of memory");
+    }
+    for (int i = 0; !loading && i < R->n; i++) {
+        flags[i] = (unsigned char)((R->cl[i].busy ? 1 : 0) | (R->cl[i].rng ? 2 : 0));
+        cursor[i] = R->cl[i].cursor;
+    }
+    afl_ckpt_uchars(ck, "clients.flags", flags, (size_t)R->n);
+    afl_ckpt_ints(ck, "clients.cursor", cursor, (size_t)R->n);
+    for (int i = 0; loading && !afl_ckpt_status(ck) && i < R->n; i++) {
+        if ((flags[i] & 2) && !R->cl[i].rng && client_prepare(R, i, NULL) != AFL_OK)
+            afl_ckpt_fail(ck, AFL_ENOMEM, "out of memory (client %d)", i);
+        R->cl[i].busy = flags[i] & 1;
+        R->cl[i].cursor = cursor[i];
+        if ((flags[i] & 2) && R->timing_only)
+            afl_ckpt_fail(ck, AFL_EINPUT, "client %d has a minibatch stream in a run without data",
+                          i);
+    }
+    for (int i = 0; !afl_ckpt_status(ck) && i < R->n; i++) {
+        if (!(flags[i] & 2))
+            continue;
+        int cnt = R->part.offsets[i + 1] - R->part.offsets[i];
+        if (cursor[i] < 0 || cursor[i] > cnt)
+            afl_ckpt_fail(ck, AFL_EINPUT, "client %d: minibatch cursor %d out of range", i,
+                          cursor[i]);
+        afl_ckpt_rng(ck, "client.rng", R->cl[i].rng);
+        afl_ckpt_ints(ck, "client.perm", R->cl[i].perm, (size_t)cnt);
+    }
+    free(flags), free(cursor);
+    /* attacker knowledge */
+    if (R->ring) {
+        afl_ckpt_int(ck, "knowledge.len", &R->ring_len);
+        afl_ckpt_int(ck, "knowledge.head", &R->ring_head);
+        if (R->ring_len < 0 || R->ring_len > R->window || R->ring_head < 0 ||
+            R->ring_head >= R->window)
+            return afl_ckpt_fail(ck, AFL_EINPUT, "attacker knowledge ring out of range");
+        afl_ckpt_floats(ck, "knowledge.ring", R->ring, (size_t)R->window * R->d);
+    }
+    /* time mode: the queue, the ready ring and the running jobs */
+    if (R->time_mode) {
+        size_t nq = afl_queue_size(R->q);
+        uint64_t next_seq = afl_queue_next_seq(R->q);
+        afl_ckpt_size(ck, "queue.n", &nq);
+        afl_ckpt_u64(ck, "queue.next_seq", &next_seq);
+        if (afl_ckpt_status(ck))
+            return afl_ckpt_status(ck);
+        afl_event *ev = malloc((nq ? nq : 1) * sizeof *ev);
+        double *t = malloc((nq ? nq : 1) * sizeof *t);
+        int64_t *seq = malloc((nq ? nq : 1) * sizeof *seq), *data = malloc((nq ? nq : 1) * 8);
+        int *type = malloc((nq ? nq : 1) * sizeof *type), *cl = malloc((nq ? nq : 1) * sizeof *cl);
+        if (!ev || !t || !seq || !data || !type || !cl) {
+            free(ev), free(t), free(seq), free(data), free(type), free(cl);
+            return afl_ckpt_fail(ck, AFL_ENOMEM, "out of memory (event queue)");
+        }
+        if (!loading) {
+            afl_queue_dump(R->q, ev, nq);
+            for (size_t k = 0; k < nq; k++) {
+                t[k] = ev[k].time, seq[k] = (int64_t)ev[k].seq, data[k] = ev[k].data;
+                type[k] = ev[k].type, cl[k] = ev[k].client;
+            }
+        }
+        afl_ckpt_doubles(ck, "queue.time", t, nq);
+        afl_ckpt_i64s(ck, "queue.seq", seq, nq);
+        afl_ckpt_ints(ck, "queue.type", type, nq);
+        afl_ckpt_ints(ck, "queue.client", cl, nq);
+        afl_ckpt_i64s(ck, "queue.data", data, nq);
+        if (loading && !afl_ckpt_status(ck)) {
+            for (size_t k = 0; k < nq; k++) {
+                memset(&ev[k], 0, sizeof ev[k]);
+                ev[k].time = t[k], ev[k].seq = (uint64_t)seq[k], ev[k].data = data[k];
+                ev[k].type = type[k], ev[k].client = cl[k];
+                if (cl[k] < 0 || cl[k] >= R->n || type[k] < EV_DONE || type[k] > EV_DROP)
+                    afl_ckpt_fail(ck, AFL_EINPUT, "event %zu of the queue is out of range", k);
+            }
+            int q = afl_ckpt_status(ck) ? 0 : afl_queue_restore(R->q, ev, nq, next_seq);
+            if (q)
+                afl_ckpt_fail(ck, q == -1 ? AFL_ENOMEM : AFL_EINPUT,
+                              "the event queue cannot be restored");
+        }
+        free(ev), free(t), free(seq), free(data), free(type), free(cl);
+        afl_ckpt_int(ck, "ready.head", &R->ready_head);
+        afl_ckpt_int(ck, "ready.len", &R->ready_len);
+        afl_ckpt_int(ck, "running", &R->running);
+        if (R->ready_head < 0 || R->ready_head >= R->n || R->ready_len < 0 || R->ready_len > R->n)
+            return afl_ckpt_fail(ck, AFL_EINPUT, "the ready list is out of range");
+        afl_ckpt_ints(ck, "ready", R->ready, (size_t)R->n);
+    }
+    /* the defense and the attack */
+    if (R->def->ckpt && !afl_ckpt_status(ck))
+        R->def->ckpt(R->def_state, ck);
+    if (R->atk->ckpt && !afl_ckpt_status(ck))
+        R->atk->ckpt(R->atk_state, ck);
+    return afl_ckpt_status(ck);
+}
+
+static int ckpt_path(run *R, char *path, afl_err *err)
+{
+    return path_join(path, R->dir, "checkpoint.ckpt", err);
+}
+
+/* Writes the checkpoint now (CSV rows flushed first, so that their lengths are known). */
+static int save_checkpoint(run *R, afl_err *err)
+{
+    char path[PATH_MAX];
+    int rc = ckpt_path(R, path, err);
+    if (!rc && R->write_events)
+        rc = afl_csv_flush(&R->events, err);
+    if (!rc)
+        rc = afl_csv_flush(&R->evalcsv, err);
+    afl_ckpt *ck = NULL;
+    if (!rc)
+        rc = afl_ckpt_create(path, &ck, err);
+    if (rc)
+        return rc;
+    state_ckpt(R, ck);
+    return afl_ckpt_finish(ck, err);
+}
+
+static int maybe_checkpoint(run *R, afl_err *err)
+{
+    R->ckpt_due = 0;
+    double now = wall_now();
+    if (R->ckpt_interval > 0 && now - R->ckpt_last_wall < R->ckpt_interval)
+        return AFL_OK;
+    R->ckpt_last_wall = now;
+    return save_checkpoint(R, err);
+}
+
+static int load_checkpoint(run *R, const char *path, afl_err *err)
+{
+    afl_ckpt *ck = NULL;
+    int rc = afl_ckpt_open(path, &ck, err);
+    if (rc)
+        return rc;
+    state_ckpt(R, ck);
+    return afl_ckpt_finish(ck, err);
 }
 
 /* ---- setup --------------------------------------------------------------------------- */
@@ -775,17 +1009,18 @@ static int setup_components(run *R, afl_err *err)
     R->def_rng = afl_rng_create(R->seed, AFL_RNG_DEFENSE, 0);
     if (!R->def_rng)
         return afl_err_set(err, AFL_ENOMEM, "out of memory");
-    afl_defense_ctx dctx = {cfg, R->n, R->train.n_classes, R->d, R->lr, R->batch, R->seed,
-                            R->def_rng, 0, NULL, NULL, NULL};
+    afl_defense_ctx dctx = {cfg,      R->n,    R->train.n_classes, R->d, R->lr,
+                            R->batch, R->seed, R->def_rng,         0,    NULL,
+                            NULL,     NULL};
     if (R->def->needs_trusted_data && R->timing_only)
         return afl_err_set(err, AFL_EINPUT,
                            "defense '%s' needs trusted server data, which model.type = none "
                            "(timing only, no dataset) does not have",
                            R->def->info.name);
     if (R->def->needs_trusted_data) {
-        int rc = afl_trusted_init(&R->trusted, R->net, &R->train,
-                                  (int)afl_cfg_int(cfg, "defense", "trusted_size"), 500, R->seed,
-                                  err);
+        int rc =
+            afl_trusted_init(&R->trusted, R->net, &R->train,
+                             (int)afl_cfg_int(cfg, "defense", "trusted_size"), 500, R->seed, err);
         if (rc)
             return rc;
         R->have_trusted = 1;
@@ -827,9 +1062,10 @@ static int setup_components(run *R, afl_err *err)
         R->ring = malloc((size_t)R->window * R->d * sizeof(float));
         R->known = malloc((size_t)R->window * sizeof *R->known);
         if (!R->ring || !R->known)
-            return afl_err_set(err, AFL_ENOMEM,
-                               "out of memory for the attacker's knowledge window (%d x %zu floats)",
-                               R->window, R->d);
+            return afl_err_set(
+                err, AFL_ENOMEM,
+                "out of memory for the attacker's knowledge window (%d x %zu floats)", R->window,
+                R->d);
     }
     R->genuine = malloc(R->d * sizeof(float));
     if (!R->genuine)
@@ -890,8 +1126,8 @@ static int setup_time(run *R, afl_err *err)
         return afl_err_set(err, AFL_ENOMEM, "out of memory");
     }
     for (int i = 0; i < R->n; i++)
-        R->cl[i].speed = (float)afl_dist_sample(
-            i < R->m && R->has_mal_speed ? &R->mal_speed : &R->speed, sp);
+        R->cl[i].speed =
+            (float)afl_dist_sample(i < R->m && R->has_mal_speed ? &R->mal_speed : &R->speed, sp);
     /* exactly round(frac * n) stragglers, chosen uniformly */
     int ns = (int)floor(afl_cfg_real(cfg, "delay", "straggler_frac") * R->n + 0.5);
     for (int i = 0; i < R->n; i++)
@@ -919,16 +1155,32 @@ static int prepare_dir(run *R, const afl_run_opts *o, int create, afl_err *err)
         snprintf(R->dir, sizeof R->dir, "%s", o->out_dir);
     else
         snprintf(R->dir, sizeof R->dir, "runs/%s", afl_config_name(R->cfg));
-    static const char *ours[] = {"summary.csv", "events.csv", "eval.csv", "config.ini",
-                                 "partition.csv", "clients.csv", "model.npy",
-                                 "model_layout.csv"};
+    static const char *ours[] = {"summary.csv", "events.csv",       "eval.csv",
+                                 "config.ini",  "partition.csv",    "clients.csv",
+                                 "model.npy",   "model_layout.csv", "checkpoint.ckpt"};
     struct stat st;
+    int force = o && o->force;
+    if (o && o->resume) {
+        char p[PATH_MAX];
+        if (path_join(p, R->dir, "summary.csv", err))
+            return AFL_EIO;
+        if (stat(p, &st) == 0)
+            return afl_err_set(err, AFL_EINPUT,
+                               "cannot resume %s: the run already finished (summary.csv exists)",
+                               R->dir);
+        if (path_join(p, R->dir, "checkpoint.ckpt", err))
+            return AFL_EIO;
+        R->resumed = stat(p, &st) == 0;
+        if (R->resumed)
+            return create ? afl_mkdir_p(R->dir, err) : AFL_OK;
+        force = 1; /* killed before its first checkpoint: start over in the same folder */
+    }
     for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
         char p[PATH_MAX];
         if (path_join(p, R->dir, ours[i], err))
             return AFL_EIO;
         if (stat(p, &st) == 0) {
-            if (!(o && o->force))
+            if (!force)
                 return afl_err_set(err, AFL_EINPUT,
                                    "output folder %s already holds a run (%s); choose another "
                                    "--out or pass --force to overwrite it",
@@ -968,11 +1220,11 @@ static int check_memory(run *R, const afl_run_opts *o, int loaded, afl_err *err)
 static int write_summary(run *R, double wall, afl_err *err)
 {
     afl_buf b = {0};
-    afl_buf_printf(&b,
-                   "scenario,seed,mode,dataset,model,defense,attack,clients,malicious,rounds,"
-                   "versions,sim_time,final_test_error,final_test_loss,final_asr,malicious_arrivals,"
-                   "benign_arrivals,tpr,fpr,precision,jobs_dropped,status,blas,threads,"
-                   "wall_seconds,rounds_per_second\n");
+    afl_buf_printf(
+        &b, "scenario,seed,mode,dataset,model,defense,attack,clients,malicious,rounds,"
+            "versions,sim_time,final_test_error,final_test_loss,final_asr,malicious_arrivals,"
+            "benign_arrivals,tpr,fpr,precision,jobs_dropped,status,blas,threads,"
+            "wall_seconds,rounds_per_second\n");
     afl_buf_printf(&b, "%s,%llu,%s,%s,%s,%s,%s,%d,%d,%lld,%lld,%.17g,", afl_config_name(R->cfg),
                    (unsigned long long)R->seed, R->time_mode ? "time" : "round",
                    afl_cfg_str(R->cfg, "data", "dataset"), afl_cfg_str(R->cfg, "model", "type"),
@@ -1096,6 +1348,9 @@ int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, a
     R->eval_every = afl_cfg_int(cfg, "eval", "every");
     R->eval_every_time = R->time_mode ? afl_cfg_real(cfg, "eval", "every_time") : 0;
     R->next_eval_time = R->eval_every_time;
+    R->ckpt_every = afl_cfg_int(cfg, "output", "checkpoint_every");
+    R->ckpt_interval = afl_cfg_real(cfg, "output", "checkpoint_interval");
+    R->t0 = R->ckpt_last_wall = t0;
     snprintf(R->status, sizeof R->status, "ok");
     R->threads = o && o->threads > 0 ? o->threads : 1;
     afl_blas_set_threads(1); /* our own threads do the parallel work; BLAS stays serial */
@@ -1117,9 +1372,9 @@ int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, a
     if (!rc)
         rc = prepare_dir(R, o, 1, err);
     char path[PATH_MAX];
-    if (!rc && !(rc = path_join(path, R->dir, "config.ini", err)))
+    if (!rc && !R->resumed && !(rc = path_join(path, R->dir, "config.ini", err)))
         rc = afl_config_write(cfg, path, err);
-    if (!rc && !R->timing_only)
+    if (!rc && !R->timing_only && !R->resumed)
         rc = write_partition(R, err);
     if (!rc)
         rc = R->timing_only ? setup_synthetic(R, err) : setup_model(R, err);
@@ -1127,15 +1382,26 @@ int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, a
         rc = setup_components(R, err);
     if (!rc && R->time_mode)
         rc = setup_time(R, err);
-    if (!rc)
+    if (!rc && !R->resumed)
         rc = write_clients(R, err);
+    if (!rc && R->resumed && !(rc = path_join(path, R->dir, "checkpoint.ckpt", err)))
+        rc = load_checkpoint(R, path, err);
+    static const char *events_header =
+        "time,round,version,client,malicious,attacked,base_version,staleness,update_norm,score,"
+        "verdict,weight,aux";
+    static const char *eval_header =
+        "time,round,version,test_error,test_loss,asr,tpr,fpr,precision";
     if (!rc && R->write_events && !(rc = path_join(path, R->dir, "events.csv", err)))
-        rc = afl_csv_open(&R->events, path,
-                          "time,round,version,client,malicious,attacked,base_version,staleness,"
-                          "update_norm,score,verdict,weight,aux",
-                          err);
+        rc = R->resumed ? afl_csv_reopen(&R->events, path, events_header, R->events_len, err)
+                        : afl_csv_open(&R->events, path, events_header, err);
+    int events_open = !rc && R->write_events;
     if (!rc && !(rc = path_join(path, R->dir, "eval.csv", err)))
-        rc = afl_csv_open(&R->evalcsv, path, "time,round,version,test_error,test_loss,asr,tpr,fpr,precision", err);
+        rc = R->resumed ? afl_csv_reopen(&R->evalcsv, path, eval_header, R->eval_len, err)
+                        : afl_csv_open(&R->evalcsv, path, eval_header, err);
+    if (rc && events_open) {
+        afl_err e0;
+        afl_csv_close(&R->events, &e0);
+    }
     int opened = !rc;
     if (!rc) {
         int prog = o ? o->progress : -1;
@@ -1144,7 +1410,8 @@ int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, a
             prog = strcmp(p, "on") == 0 ? 1 : strcmp(p, "off") == 0 ? 0 : -1;
         }
         afl_progress_init(&R->prog, R->rounds_target, prog);
-        rc = evaluate(R, 0.0, err);
+        if (!R->resumed)
+            rc = evaluate(R, 0.0, err);
     }
     if (!rc)
         rc = R->time_mode ? loop_time(R, err) : loop_round(R, err);
@@ -1166,12 +1433,14 @@ int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, a
             *err = e2;
         }
         if (rc == AFL_OK || rc == AFL_ENUMERIC) {
-            double wall = wall_now() - t0;
+            double wall = R->wall_before + (wall_now() - t0);
             int c3 = write_summary(R, wall, &e2);
             if (c3 && !rc) {
                 rc = c3;
                 *err = e2;
             }
+            if (!c3 && !path_join(path, R->dir, "checkpoint.ckpt", &e2))
+                unlink(path); /* finished: nothing left to resume */
             if (res) {
                 res->wall_seconds = wall;
             }

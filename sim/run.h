@@ -1,7 +1,8 @@
 /* sim/run.h - one simulation run: a resolved configuration in, a run folder out.
  *
- * Run folder: config.ini (resolved), partition.csv, events.csv, eval.csv,
- * summary.csv, and model.npy + model_layout.csv when output.save_model is set.
+ * Run folder: config.ini (resolved), partition.csv, clients.csv, events.csv, eval.csv,
+ * summary.csv, and model.npy + model_layout.csv when output.save_model is set; while the
+ * run is going, checkpoint.ckpt every output.checkpoint_every versions (removed at the end).
  */
 #ifndef AFL_RUN_H
 #define AFL_RUN_H
@@ -18,6 +19,8 @@ typedef struct afl_run_opts {
     int progress;        /* -1 auto (terminal only), 0 off, 1 on; overrides output.progress if >= 0 */
     uint64_t max_memory; /* refuse when the memory estimate exceeds this many bytes (0: only
                             the available memory limits it; sim/memory.h) */
+    int resume;          /* continue the run in out_dir from its checkpoint.ckpt (aflsim run
+                            --resume); without a checkpoint the run starts over there */
 } afl_run_opts;
 
 typedef struct afl_run_result {

@@ -133,6 +133,12 @@ static const afl_param output_params[] = {
      "docs/outputs.md)"},
     {"progress", AFL_P_ENUM, "auto", 0, 0, "auto|on|off",
      "progress line with rate and ETA on stderr (auto = only when stderr is a terminal)"},
+    {"checkpoint_every", AFL_P_INT, "1000", 0, 1e15, NULL,
+     "write checkpoint.ckpt every this many model versions (0 = never) so that `aflsim run "
+     "--resume DIR` continues a killed run; removed when the run finishes"},
+    {"checkpoint_interval", AFL_P_REAL, "60", 0, 1e9, NULL,
+     "and at most once per this many wall-clock seconds (0 = at every checkpoint_every "
+     "versions); where checkpoints fall never changes the results"},
     {NULL, 0, NULL, 0, 0, NULL, NULL}};
 
 static const afl_section sections[] = {

@@ -662,7 +662,16 @@ static void run_child(afl_sweep *s, int p, const char *dir, pid_t parent)
     afl_config *c;
     int rc = point_config(s, p, &c, &err);
     if (!rc) {
-        afl_run_opts o = {dir, 1, 1, 0, s->max_memory};
+        /* a point killed with the sweep continues from its checkpoint when the folder holds
+         * the same configuration; otherwise it starts over */
+        char cp[PATH_MAX], *want = NULL, *have = NULL;
+        size_t wl = 0;
+        int same = snprintf(cp, sizeof cp, "%s/config.ini", dir) < (int)sizeof cp &&
+                   afl_config_format(c, &want, &wl, NULL) == AFL_OK &&
+                   (have = afl_read_file(cp)) != NULL && strcmp(want, have) == 0;
+        free(want);
+        free(have);
+        afl_run_opts o = {dir, !same, 1, 0, s->max_memory, same};
         afl_run_result r;
         rc = afl_run(c, &o, &r, &err);
         afl_config_free(c);

@@ -7,6 +7,8 @@
 #include "sim/versions.h"
 
 #include <stdlib.h>
+
+#include "sim/ckpt.h"
 #include <string.h>
 
 typedef struct {
@@ -17,11 +19,11 @@ typedef struct {
 struct afl_versions {
     size_t d;
     /* index: ring of (newest - oldest + 1) slot numbers, -1 when that version is gone */
-    int64_t oldest;   /* oldest version still indexed */
-    int64_t newest;   /* newest published version, oldest - 1 if none */
-    int32_t *index;   /* ring buffer, capacity icap (a power of two) */
+    int64_t oldest; /* oldest version still indexed */
+    int64_t newest; /* newest published version, oldest - 1 if none */
+    int32_t *index; /* ring buffer, capacity icap (a power of two) */
     size_t icap;
-    slot *slots;      /* slot pool */
+    slot *slots; /* slot pool */
     size_t nslots;
     int32_t *free_list;
     size_t nfree;
@@ -87,7 +89,7 @@ static int grow_index(afl_versions *vs)
 int afl_versions_publish(afl_versions *vs, int64_t version, const float *w)
 {
     if (vs->newest >= vs->oldest && version != vs->newest + 1)
-        return -1; /* versions are published in order */
+        return -1;                 /* versions are published in order */
     if (vs->newest < vs->oldest) { /* empty: restart the index here */
         vs->oldest = version;
         vs->newest = version - 1;
@@ -155,4 +157,93 @@ size_t afl_versions_count(const afl_versions *vs)
 size_t afl_versions_peak(const afl_versions *vs)
 {
     return vs->peak;
+}
+
+int afl_versions_ckpt(afl_versions *vs, afl_ckpt *ck)
+{
+    size_t d = vs->d, n = vs->used;
+    int64_t oldest = vs->oldest, newest = vs->newest;
+    afl_ckpt_size(ck, "versions.d", &d);
+    afl_ckpt_size(ck, "versions.count", &n);
+    afl_ckpt_i64(ck, "versions.oldest", &oldest);
+    afl_ckpt_i64(ck, "versions.newest", &newest);
+    size_t peak = vs->peak;
+    afl_ckpt_size(ck, "versions.peak", &peak);
+    if (afl_ckpt_status(ck))
+        return afl_ckpt_status(ck);
+    if (!afl_ckpt_loading(ck)) {
+        for (int64_t v = oldest; v <= newest; v++) {
+            slot *s = find(vs, v);
+            if (!s)
+                continue;
+            int64_t ver = v, refs = s->refs;
+            afl_ckpt_i64(ck, "version", &ver);
+            afl_ckpt_i64(ck, "version.refs", &refs);
+            afl_ckpt_floats(ck, "version.w", s->w, d);
+        }
+        return afl_ckpt_status(ck);
+    }
+    if (d != vs->d || newest < oldest - 1 ||
+        (newest >= oldest && n > (size_t)(newest - oldest + 1)))
+        return afl_ckpt_fail(ck, AFL_EINPUT,
+                             "the stored model versions do not fit this model "
+                             "(%zu parameters, this model has %zu)",
+                             d, vs->d);
+    /* drop whatever vs held, then rebuild the index over [oldest, newest] */
+    for (int64_t v = vs->oldest; v <= vs->newest; v++) {
+        slot *s = find(vs, v);
+        if (s)
+            vs->free_list[vs->nfree++] = *index_at(vs, v);
+    }
+    vs->used = 0;
+    size_t span = newest >= oldest ? (size_t)(newest - oldest + 1) : 1, cap = 16;
+    while (cap < span)
+        cap *= 2;
+    if (cap > vs->icap) {
+        int32_t *ni = malloc(cap * sizeof *ni);
+        if (!ni)
+            return afl_ckpt_fail(ck, AFL_ENOMEM, "out of memory");
+        free(vs->index);
+        vs->index = ni;
+        vs->icap = cap;
+    }
+    for (size_t i = 0; i < vs->icap; i++)
+        vs->index[i] = -1;
+    vs->oldest = oldest;
+    vs->newest = newest;
+    for (size_t i = 0; i < n; i++) {
+        int64_t ver = 0, refs = 0;
+        afl_ckpt_i64(ck, "version", &ver);
+        afl_ckpt_i64(ck, "version.refs", &refs);
+        if (afl_ckpt_status(ck))
+            return afl_ckpt_status(ck);
+        if (ver < oldest || ver > newest || refs < 1 || *index_at(vs, ver) >= 0)
+            return afl_ckpt_fail(ck, AFL_EINPUT, "model version %lld is stored inconsistently",
+                                 (long long)ver);
+        int32_t k;
+        if (vs->nfree > 0) {
+            k = vs->free_list[--vs->nfree];
+        } else {
+            slot *ns = realloc(vs->slots, (vs->nslots + 1) * sizeof *ns);
+            if (!ns)
+                return afl_ckpt_fail(ck, AFL_ENOMEM, "out of memory");
+            vs->slots = ns;
+            int32_t *nf = realloc(vs->free_list, (vs->nslots + 1) * sizeof *nf);
+            if (!nf)
+                return afl_ckpt_fail(ck, AFL_ENOMEM, "out of memory");
+            vs->free_list = nf;
+            if (!(vs->slots[vs->nslots].w = malloc(d * sizeof(float))))
+                return afl_ckpt_fail(ck, AFL_ENOMEM, "out of memory");
+            k = (int32_t)vs->nslots++;
+        }
+        vs->slots[k].refs = refs;
+        *index_at(vs, ver) = k;
+        vs->used++;
+        afl_ckpt_floats(ck, "version.w", vs->slots[k].w, d);
+    }
+    if (n > 0 && (*index_at(vs, oldest) < 0))
+        return afl_ckpt_fail(ck, AFL_EINPUT, "model version %lld is stored inconsistently",
+                             (long long)oldest);
+    vs->peak = peak > vs->used ? peak : vs->used;
+    return afl_ckpt_status(ck);
 }

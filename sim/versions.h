@@ -25,5 +25,9 @@ void afl_versions_release(afl_versions *vs, int64_t version);
 /* Number of versions currently stored (for tests and memory reports). */
 size_t afl_versions_count(const afl_versions *vs);
 size_t afl_versions_peak(const afl_versions *vs);
+/* Saves or loads (sim/ckpt.h) every held version with its reference count; loading
+ * replaces the contents of vs, which must have the same d. */
+struct afl_ckpt;
+int afl_versions_ckpt(afl_versions *vs, struct afl_ckpt *ck);
 
 #endif

@@ -2,7 +2,7 @@
  *
  * Scans the C sources under AFL_SOURCE_ROOT (not tests/ or build*) for the format strings of
  * afl_err_set(err, code, FORMAT, ...), st_fail(st, code, FORMAT, ...) and
- * afl_err_prefix(err, FORMAT, ...) - adjacent string literals concatenated, comments
+ * afl_err_prefix(err, FORMAT, ...), afl_ckpt_fail(ck, code, FORMAT, ...) - adjacent string literals concatenated, comments
  * ignored - and checks that each, normalised (printf conversions such as %s %d %.9g %zu
  * %lld become one placeholder), equals the normalised text of an entry "- `MESSAGE`" of
  * docs/errors.md.  The same rules as scripts/gen-errors, which refreshes the catalogue. */
@@ -202,7 +202,7 @@ static void scan_file(const char *root, const char *rel, msglist *out)
     static const struct {
         const char *name;
         int idx;
-    } calls[] = {{"afl_err_set", 2}, {"st_fail", 2}, {"afl_err_prefix", 1}};
+    } calls[] = {{"afl_err_set", 2}, {"st_fail", 2}, {"afl_err_prefix", 1}, {"afl_ckpt_fail", 2}};
     for (size_t c = 0; c < sizeof calls / sizeof calls[0]; c++) {
         size_t nl = strlen(calls[c].name);
         for (const char *p = strstr(src, calls[c].name); p; p = strstr(p + 1, calls[c].name)) {
