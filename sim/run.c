@@ -124,7 +124,7 @@ typedef struct run {
     int write_events;
     int64_t eval_every;
     double eval_every_time, next_eval_time;
-    int64_t last_eval_version;
+    int64_t last_eval_version, last_eval_round, eval_every_rounds;
     double last_err, last_loss;
     afl_progress prog;
     /* checkpoints (output.checkpoint_every / checkpoint_interval, aflsim run --resume) */
@@ -340,6 +340,7 @@ static int evaluate(run *R, double time, afl_err *err)
     double loss = 0;
     if (R->timing_only) {
         R->last_eval_version = R->version;
+        R->last_eval_round = R->round;
         return AFL_OK; /* nothing to evaluate: eval.csv keeps its header only */
     }
     if (afl_evaluator_run(R->evaluator, R->w, R->test.x, R->test.y, R->test.n, &correct, &loss))
@@ -356,6 +357,7 @@ static int evaluate(run *R, double time, afl_err *err)
         R->last_asr = (double)hits / (double)R->triggered.n;
     }
     R->last_eval_version = R->version;
+    R->last_eval_round = R->round;
     afl_csv *c = &R->evalcsv;
     afl_csv_real(c, time);
     afl_csv_int(c, R->round);
@@ -448,6 +450,10 @@ static int arrival(run *R, int client, int64_t base_version, double time, afl_er
         return afl_err_set(err, AFL_ENUMERIC, "%s; the run stopped there", R->status);
     }
     if (dec.apply && R->eval_every > 0 && R->version % R->eval_every == 0)
+        if ((rc = evaluate(R, time, err)))
+            return rc;
+    if (R->eval_every_rounds > 0 && R->round % R->eval_every_rounds == 0 &&
+        R->last_eval_round != R->round)
         if ((rc = evaluate(R, time, err)))
             return rc;
     if (dec.apply && R->ckpt_every > 0 && R->version % R->ckpt_every == 0)
@@ -667,6 +673,7 @@ static int state_ckpt(run *R, afl_ckpt *ck)
     afl_ckpt_i64(ck, "version", &R->version);
     afl_ckpt_f64(ck, "now", &R->now);
     afl_ckpt_i64(ck, "last_eval_version", &R->last_eval_version);
+    afl_ckpt_i64(ck, "last_eval_round", &R->last_eval_round);
     afl_ckpt_f64(ck, "next_eval_time", &R->next_eval_time);
     afl_ckpt_f64(ck, "last_err", &R->last_err);
     afl_ckpt_f64(ck, "last_loss", &R->last_loss);
@@ -1346,6 +1353,7 @@ int afl_run(const afl_config *cfg, const afl_run_opts *o, afl_run_result *res, a
     R->last_err = R->last_loss = NAN;
     R->write_events = afl_cfg_bool(cfg, "output", "events");
     R->eval_every = afl_cfg_int(cfg, "eval", "every");
+    R->eval_every_rounds = afl_cfg_int(cfg, "eval", "every_rounds");
     R->eval_every_time = R->time_mode ? afl_cfg_real(cfg, "eval", "every_time") : 0;
     R->next_eval_time = R->eval_every_time;
     R->ckpt_every = afl_cfg_int(cfg, "output", "checkpoint_every");

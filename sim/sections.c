@@ -122,6 +122,9 @@ static const afl_param defense_params[] = {
 static const afl_param eval_params[] = {
     {"every", AFL_P_INT, "500", 0, 1e12, NULL,
      "evaluate the global model every this many versions (0 = only at start and end)"},
+    {"every_rounds", AFL_P_INT, "0", 0, 1e12, NULL,
+     "also evaluate every this many rounds (received updates), whatever the version: the same "
+     "x points for defenses that hold or reject updates (0 = off)"},
     {"every_time", AFL_P_REAL, "0", 0, BIG, NULL,
      "time mode: also evaluate every this much simulated time (0 = off)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL}};

@@ -493,3 +493,22 @@ Test(timing_only, many_clients_without_data_or_training)
     free(evl), free(sum), free(dir);
     afl_config_free(cfg);
 }
+
+/* eval.every_rounds: evaluations at the same rounds whatever the defense does with the
+ * updates (a buffered defense publishes one version per 5 arrivals). */
+Test(run, eval_every_rounds_gives_the_same_x_points_for_every_defense)
+{
+    const char *sets[] = {"defense.type=buffered", "defense.buffer=5", "eval.every=0",
+                          "eval.every_rounds=100", NULL};
+    char *out = run_synth(NULL, sets, 1, AFL_OK, NULL);
+    char *t = file_in(out, "eval.csv");
+    cr_assert_not_null(t);
+    /* header, round 0, then rounds 100, 200, 300, 400 (the end: no extra row) */
+    cr_assert_eq(tu_count_lines(t), 6, "%s", t);
+    const char *rounds[] = {"\n0,0,0,", "\n99,100,20,", "\n199,200,40,", "\n299,300,60,",
+                            "\n399,400,80,"};
+    for (int i = 0; i < 5; i++)
+        cr_assert(strstr(t, rounds[i]), "no row %s in\n%s", rounds[i] + 1, t);
+    free(t);
+    free(out);
+}
