@@ -15,7 +15,59 @@ void afl_dataset_free(afl_dataset *d)
         return;
     free(d->x);
     free(d->y);
+    free(d->code);
+    free(d->table);
     memset(d, 0, sizeof *d);
+}
+
+int afl_dataset_compact(afl_dataset *d)
+{
+    if (!d->x || d->n <= 0 || d->c < 1 || d->dim % d->c != 0)
+        return 0;
+    size_t n = (size_t)d->n, dim = (size_t)d->dim, plane = dim / (size_t)d->c;
+    uint8_t *code = malloc(n * dim);
+    float *table = calloc((size_t)d->c * 256, sizeof *table);
+    if (!code || !table) {
+        free(code), free(table);
+        return 0;
+    }
+    /* per channel: an open-addressing hash of the distinct values' bit patterns (1024 slots
+     * for at most 256 values), codes given in order of first appearance */
+    enum { SLOTS = 1024 };
+    uint32_t key[SLOTS];
+    int16_t val[SLOTS];
+    for (int ch = 0; ch < d->c; ch++) {
+        int nd = 0;
+        for (int k = 0; k < SLOTS; k++)
+            val[k] = -1;
+        float *t = table + (size_t)ch * 256;
+        for (size_t i = 0; i < n; i++) {
+            const float *row = d->x + i * dim + (size_t)ch * plane;
+            uint8_t *out = code + i * dim + (size_t)ch * plane;
+            for (size_t k = 0; k < plane; k++) {
+                uint32_t b;
+                memcpy(&b, &row[k], 4);
+                uint32_t h = (b * 2654435761u) >> 22; /* 10 bits */
+                while (val[h] >= 0 && key[h] != b)
+                    h = (h + 1) & (SLOTS - 1);
+                if (val[h] < 0) {
+                    if (nd == 256) {
+                        free(code), free(table);
+                        return 0;
+                    }
+                    key[h] = b;
+                    val[h] = (int16_t)nd;
+                    t[nd++] = row[k];
+                }
+                out[k] = (uint8_t)val[h];
+            }
+        }
+    }
+    free(d->x);
+    d->x = NULL;
+    d->code = code;
+    d->table = table;
+    return 1;
 }
 
 int afl_dataset_alloc(afl_dataset *d, int n, int c, int h, int w, afl_err *err)
@@ -70,7 +122,10 @@ int afl_dataset_gather(const afl_dataset *src, const int *idx, int n, afl_datase
         return rc;
     size_t dim = (size_t)src->dim;
     for (int i = 0; i < n; i++) {
-        memcpy(d.x + (size_t)i * dim, src->x + (size_t)idx[i] * dim, dim * sizeof(float));
+        float *row = d.x + (size_t)i * dim;
+        const float *r = afl_dataset_row(src, idx[i], row);
+        if (r != row)
+            memcpy(row, r, dim * sizeof(float));
         d.y[i] = src->y[idx[i]];
     }
     d.n_classes = src->n_classes;

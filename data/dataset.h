@@ -27,9 +27,36 @@ typedef struct {
     int dim;     /* c*h*w */
     int n_classes;
     int is_image; /* 1 for IDX/image data (raw values 0..255), 0 for tabular */
-    float *x;     /* (n, dim) row-major, each example NCHW */
+    float *x;     /* (n, dim) row-major, each example NCHW; NULL when compacted */
     int32_t *y;   /* (n), labels in [0, n_classes) */
+    /* compact storage (afl_dataset_compact): code (n, dim) indexes table (c, 256), the exact
+     * float value of each code in each channel; x is then NULL.  Read rows with
+     * afl_dataset_row. */
+    uint8_t *code;
+    float *table;
 } afl_dataset;
+
+/* Replaces x by one byte per value when every channel takes at most 256 distinct float values
+ * (images: 256 pixel levels, whatever the normalisation), keeping the exact values in a table:
+ * rows read back bit for bit.  A training set of Fashion-MNIST shrinks from 188 MB to 47 MB.
+ * Returns 1 if compacted, 0 if left as it was (too many distinct values, or no memory). */
+int afl_dataset_compact(afl_dataset *d);
+
+/* Example i (dim floats): a pointer into x, or decoded into buf (dim) when compacted. */
+static inline const float *afl_dataset_row(const afl_dataset *d, int i, float *buf)
+{
+    size_t dim = (size_t)d->dim;
+    if (d->x)
+        return d->x + (size_t)i * dim;
+    const uint8_t *c = d->code + (size_t)i * dim;
+    size_t plane = dim / (size_t)d->c;
+    for (int ch = 0; ch < d->c; ch++) {
+        const float *t = d->table + (size_t)ch * 256;
+        for (size_t k = 0; k < plane; k++)
+            buf[(size_t)ch * plane + k] = t[c[(size_t)ch * plane + k]];
+    }
+    return buf;
+}
 
 /* Frees x, y; zeroes the struct; NULL-safe. */
 void afl_dataset_free(afl_dataset *d);

@@ -250,8 +250,10 @@ static int next_batch(run *R, int i)
     int dim = R->train.dim;
     for (int b = 0; b < B; b++) {
         int e = c->perm[c->cursor + b];
-        memcpy(R->xb + (size_t)b * (size_t)dim, R->train.x + (size_t)e * (size_t)dim,
-               (size_t)dim * sizeof(float));
+        float *row = R->xb + (size_t)b * (size_t)dim;
+        const float *src = afl_dataset_row(&R->train, e, row);
+        if (src != row)
+            memcpy(row, src, (size_t)dim * sizeof(float));
         R->yb[b] = R->train.y[e];
     }
     c->cursor += B;
@@ -885,6 +887,10 @@ static int setup_data(run *R, afl_err *err)
         rc = afl_partition_dirichlet(&R->train, R->n, afl_cfg_real(cfg, "data", "alpha"),
                                      (int)afl_cfg_int(cfg, "data", "min_size"), pr, &R->part, err);
     afl_rng_free(pr);
+    /* one byte per pixel from here on (exact: data/dataset.h); the test set stays float for
+     * the evaluator */
+    if (!rc)
+        afl_dataset_compact(&R->train);
     return rc;
 }
 

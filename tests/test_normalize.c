@@ -166,3 +166,45 @@ Test(normalize, mismatched_test_shape_is_an_input_error)
     afl_dataset_free(&tr);
     afl_dataset_free(&te);
 }
+
+/* afl_dataset_compact: one byte per value with the exact floats in a per-channel table; rows
+ * and gathers read back bit for bit; a channel with more than 256 values stays float. */
+Test(normalize, compact_storage_reads_back_bit_for_bit)
+{
+    afl_dataset d, ref, g;
+    afl_err err = {0};
+    cr_assert_eq(afl_dataset_alloc(&d, 50, 2, 3, 4, &err), AFL_OK);
+    cr_assert_eq(afl_dataset_alloc(&ref, 50, 2, 3, 4, &err), AFL_OK);
+    for (int i = 0; i < 50 * 24; i++) {
+        int ch = (i % 24) / 12;
+        /* channel 0: 256 levels standardised; channel 1: 7 levels incl. -0.0 and NaN */
+        float v = ch == 0 ? ((float)((i * 37) % 256) / 255.0f - 0.2860f) / 0.3530f
+                          : (float[]){0.0f, -0.0f, 1.5f, NAN, -3.25f, 1e-30f, 7.0f}[i % 7];
+        d.x[i] = ref.x[i] = v;
+    }
+    for (int i = 0; i < 50; i++)
+        d.y[i] = ref.y[i] = i % 3;
+    d.n_classes = ref.n_classes = 3;
+    cr_assert_eq(afl_dataset_compact(&d), 1);
+    cr_assert_null(d.x);
+    float buf[24];
+    for (int i = 0; i < 50; i++)
+        cr_assert(memcmp(afl_dataset_row(&d, i, buf), ref.x + i * 24, sizeof buf) == 0,
+                  "row %d differs", i);
+    int idx[3] = {49, 0, 17};
+    cr_assert_eq(afl_dataset_gather(&d, idx, 3, &g, &err), AFL_OK, "%s", err.msg);
+    cr_assert(memcmp(g.x + 24, ref.x, 24 * sizeof(float)) == 0);
+    cr_assert(memcmp(g.x + 48, ref.x + 17 * 24, 24 * sizeof(float)) == 0);
+    cr_assert_eq(g.y[0], ref.y[49]);
+    afl_dataset_free(&g);
+    afl_dataset_free(&d);
+    /* 257 distinct values in one channel: left as float */
+    cr_assert_eq(afl_dataset_alloc(&d, 300, 1, 1, 1, &err), AFL_OK);
+    for (int i = 0; i < 300; i++)
+        d.x[i] = (float)i;
+    cr_assert_eq(afl_dataset_compact(&d), 0);
+    cr_assert_not_null(d.x);
+    cr_assert_eq(d.x[299], 299.0f);
+    afl_dataset_free(&d);
+    afl_dataset_free(&ref);
+}
