@@ -1,14 +1,20 @@
-/* sim/queue.h - the event queue: a binary min-heap ordered by (time, seq).
+/* sim/queue.h - the event queue, ordered by (time, seq).
  *
  * One engine drives both clocks (DESIGN.md section 3).  Events are ordered by
  * time, and events with equal times by a sequence number the queue hands out
  * itself from a counter that only increases, so ties pop in push order and a
- * run never depends on how the heap happened to be laid out.  The idea is the
- * one of libuv's timer heap (src/heap-inl.h, `timeout` then `start_id`); the
- * storage is a plain array of 32-byte events (no per-event allocation).
+ * run never depends on how the queue happened to be laid out (the idea of
+ * libuv's timer heap, src/heap-inl.h: `timeout` then `start_id`).  Storage is
+ * 32-byte events in chunks (no per-event allocation).
+ *
+ * The implementation (sim/queue.c) is a monotone radix heap: it is fastest when
+ * no push is earlier than the last event popped, which is how a discrete-event
+ * simulation schedules.  Earlier pushes are allowed and pop in the right order,
+ * they are just slower (a binary heap).
  *
  * Times are finite doubles >= 0; the caller guarantees it (asserted in debug
- * builds).  Not thread-safe: one queue belongs to one simulation.
+ * builds).  Not thread-safe, not even peek: one queue belongs to one
+ * simulation.
  */
 #ifndef AFL_QUEUE_H
 #define AFL_QUEUE_H
@@ -40,7 +46,10 @@ int afl_queue_push(afl_queue *q, double time, int32_t type, int32_t client, int6
 int afl_queue_pop(afl_queue *q, afl_event *out);
 
 /* The earliest event without removing it; NULL when empty.  The pointer is
- * valid until the next push, pop or restore. */
+ * valid until the next push, pop or restore.  Peek may reorganise the queue's
+ * internals to find the earliest event (never its contents or pop order); a
+ * push after a peek that is earlier than the peeked event takes the slower
+ * path described above. */
 const afl_event *afl_queue_peek(const afl_queue *q);
 
 size_t afl_queue_size(const afl_queue *q);
