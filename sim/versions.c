@@ -86,6 +86,25 @@ static int grow_index(afl_versions *vs)
     return 0;
 }
 
+/* A free slot (reused, or a new one with its model buffer); -1 when out of memory. */
+static int32_t take_slot(afl_versions *vs)
+{
+    if (vs->nfree > 0)
+        return vs->free_list[--vs->nfree];
+    slot *ns = realloc(vs->slots, (vs->nslots + 1) * sizeof *ns);
+    if (!ns)
+        return -1;
+    vs->slots = ns;
+    int32_t *nf = realloc(vs->free_list, (vs->nslots + 1) * sizeof *nf);
+    if (!nf)
+        return -1;
+    vs->free_list = nf;
+    vs->slots[vs->nslots].w = malloc(vs->d * sizeof(float));
+    if (!vs->slots[vs->nslots].w)
+        return -1;
+    return (int32_t)vs->nslots++;
+}
+
 int afl_versions_publish(afl_versions *vs, int64_t version, const float *w)
 {
     if (vs->newest >= vs->oldest && version != vs->newest + 1)
@@ -96,23 +115,9 @@ int afl_versions_publish(afl_versions *vs, int64_t version, const float *w)
     }
     if ((size_t)(version - vs->oldest + 1) > vs->icap && grow_index(vs) != 0)
         return -1;
-    int32_t k;
-    if (vs->nfree > 0) {
-        k = vs->free_list[--vs->nfree];
-    } else {
-        slot *ns = realloc(vs->slots, (vs->nslots + 1) * sizeof *ns);
-        if (!ns)
-            return -1;
-        vs->slots = ns;
-        int32_t *nf = realloc(vs->free_list, (vs->nslots + 1) * sizeof *nf);
-        if (!nf)
-            return -1;
-        vs->free_list = nf;
-        vs->slots[vs->nslots].w = malloc(vs->d * sizeof(float));
-        if (!vs->slots[vs->nslots].w)
-            return -1;
-        k = (int32_t)vs->nslots++;
-    }
+    int32_t k = take_slot(vs);
+    if (k < 0)
+        return -1;
     memcpy(vs->slots[k].w, w, vs->d * sizeof(float));
     vs->slots[k].refs = 1;
     vs->newest = version;
@@ -220,22 +225,9 @@ int afl_versions_ckpt(afl_versions *vs, afl_ckpt *ck)
         if (ver < oldest || ver > newest || refs < 1 || *index_at(vs, ver) >= 0)
             return afl_ckpt_fail(ck, AFL_EINPUT, "model version %lld is stored inconsistently",
                                  (long long)ver);
-        int32_t k;
-        if (vs->nfree > 0) {
-            k = vs->free_list[--vs->nfree];
-        } else {
-            slot *ns = realloc(vs->slots, (vs->nslots + 1) * sizeof *ns);
-            if (!ns)
-                return afl_ckpt_fail(ck, AFL_ENOMEM, "out of memory");
-            vs->slots = ns;
-            int32_t *nf = realloc(vs->free_list, (vs->nslots + 1) * sizeof *nf);
-            if (!nf)
-                return afl_ckpt_fail(ck, AFL_ENOMEM, "out of memory");
-            vs->free_list = nf;
-            if (!(vs->slots[vs->nslots].w = malloc(d * sizeof(float))))
-                return afl_ckpt_fail(ck, AFL_ENOMEM, "out of memory");
-            k = (int32_t)vs->nslots++;
-        }
+        int32_t k = take_slot(vs);
+        if (k < 0)
+            return afl_ckpt_fail(ck, AFL_ENOMEM, "out of memory");
         vs->slots[k].refs = refs;
         *index_at(vs, ver) = k;
         vs->used++;

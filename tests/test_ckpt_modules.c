@@ -13,25 +13,8 @@
 
 enum { D = 24, N = 10, T1 = 157, T2 = 120 };
 
-static float trusted_g[D];
-
-static float fake_trusted_grad(void *env, const float *w, int batch, float *grad)
-{
-    (void)env, (void)batch;
-    for (int i = 0; i < D; i++)
-        grad[i] = trusted_g[i] + 0.1f * w[i];
-    return 1.0f;
-}
-
-static void fake_trusted_eval(void *env, const float *w, double *loss, double *entropy)
-{
-    (void)env;
-    double s = 0;
-    for (int i = 0; i < D; i++)
-        s += (double)w[i] * w[i];
-    *loss = 1.0 + 1e-3 * s;
-    *entropy = 0.5 + 1e-4 * s;
-}
+#define FAKE_D D
+#include "fake_server.h"
 
 static afl_rng *clone_rng(const afl_rng *src)
 {
@@ -82,7 +65,7 @@ static void defense_case(const char *name, const char *const *sets, const char *
     cr_assert_eq(afl_config_resolve(cfg, &err), AFL_OK, "%s: %s", what, err.msg);
     afl_rng *rng_a = afl_rng_create(5, AFL_RNG_DEFENSE, 0), *r = afl_rng_create(7, AFL_RNG_TEST, 0);
     for (int i = 0; i < D; i++)
-        trusted_g[i] = (float)afl_rng_normal(r);
+        fake_trusted_g[i] = (float)afl_rng_normal(r);
     afl_defense_ctx ctx = {
         cfg, N, 10, D, 0.05, 8, 5, rng_a, 100, fake_trusted_grad, fake_trusted_eval, NULL};
     void *a = NULL, *b = NULL;
@@ -111,7 +94,7 @@ static void defense_case(const char *name, const char *const *sets, const char *
         int64_t tau = (int64_t)afl_rng_below(r, (uint64_t)(version < 6 ? version : 6) + 1);
         int64_t base = version - tau;
         for (int i = 0; i < D; i++) {
-            float honest = trusted_g[i] * (1.0f - 0.02f * (float)(base % 5)) +
+            float honest = fake_trusted_g[i] * (1.0f - 0.02f * (float)(base % 5)) +
                            0.1f * (float)afl_rng_normal(r) + 0.05f * hist[base % 16][i];
             g[i] = client == 0 ? -20.0f * honest : honest;
         }

@@ -9,30 +9,13 @@
 
 enum { D = 24, N = 10 };
 
-static float trusted_g[D];
-
-static float fake_trusted_grad(void *env, const float *w, int batch, float *grad)
-{
-    (void)env, (void)batch;
-    for (int i = 0; i < D; i++)
-        grad[i] = trusted_g[i] + 0.1f * w[i];
-    return 1.0f;
-}
-
-static void fake_trusted_eval(void *env, const float *w, double *loss, double *entropy)
-{
-    (void)env;
-    double s = 0;
-    for (int i = 0; i < D; i++)
-        s += (double)w[i] * w[i];
-    *loss = isfinite(s) ? 1.0 + 1e-3 * s : INFINITY;
-    *entropy = 0.5;
-}
+#define FAKE_D D
+#include "fake_server.h"
 
 static void fill_honest(float *g, afl_rng *r)
 {
     for (int i = 0; i < D; i++)
-        g[i] = trusted_g[i] + 0.1f * (float)afl_rng_normal(r);
+        g[i] = fake_trusted_g[i] + 0.1f * (float)afl_rng_normal(r);
 }
 
 static void hostile(float *g, int kind, afl_rng *r)
@@ -60,7 +43,7 @@ static void exercise(const afl_defense_ops *ops)
     cr_assert_eq(afl_config_resolve(cfg, &err), AFL_OK, "%s: %s", ops->info.name, err.msg);
     afl_rng *drng = afl_rng_create(5, AFL_RNG_DEFENSE, 0), *r = afl_rng_create(5, AFL_RNG_TEST, 0);
     for (int i = 0; i < D; i++)
-        trusted_g[i] = (float)afl_rng_normal(r);
+        fake_trusted_g[i] = (float)afl_rng_normal(r);
     afl_defense_ctx ctx = {cfg, N, 10, D, 0.01, 8, 5, drng, 100, fake_trusted_grad,
                            fake_trusted_eval, NULL};
     void *st = NULL;
