@@ -24,7 +24,7 @@ struct afl_versions {
     int32_t *index; /* ring buffer, capacity icap (a power of two) */
     size_t icap;
     slot *slots; /* slot pool */
-    size_t nslots;
+    size_t nslots, scap; /* slots in use by the pool, allocated (grown geometrically) */
     int32_t *free_list;
     size_t nfree;
     size_t used, peak;
@@ -91,14 +91,18 @@ static int32_t take_slot(afl_versions *vs)
 {
     if (vs->nfree > 0)
         return vs->free_list[--vs->nfree];
-    slot *ns = realloc(vs->slots, (vs->nslots + 1) * sizeof *ns);
-    if (!ns)
-        return -1;
-    vs->slots = ns;
-    int32_t *nf = realloc(vs->free_list, (vs->nslots + 1) * sizeof *nf);
-    if (!nf)
-        return -1;
-    vs->free_list = nf;
+    if (vs->nslots == vs->scap) {
+        size_t cap = vs->scap ? 2 * vs->scap : 16;
+        slot *ns = realloc(vs->slots, cap * sizeof *ns);
+        if (!ns)
+            return -1;
+        vs->slots = ns;
+        int32_t *nf = realloc(vs->free_list, cap * sizeof *nf);
+        if (!nf)
+            return -1;
+        vs->free_list = nf;
+        vs->scap = cap;
+    }
     vs->slots[vs->nslots].w = malloc(vs->d * sizeof(float));
     if (!vs->slots[vs->nslots].w)
         return -1;
