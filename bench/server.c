@@ -112,7 +112,7 @@ static void measure(const bench_ctx *c, const afl_defense_ops *ops, const afl_co
     stream_reset(s, 12345);
     fake_trusted fake = {s, 0, 0, 0, 0};
     m->trusted_n = (int)afl_cfg_int(cfg, "defense", "trusted_size");
-    afl_defense_ctx ctx = {cfg, n, 10, d, 0.01, 32, 1, rng, 0, NULL, NULL, NULL};
+    afl_defense_ctx ctx = {cfg, n, 10, d, 0.01, 32, 1, rng, 0, NULL, NULL, NULL, c->threads};
     if (ops->needs_trusted_data) {
         ctx.trusted_n = m->trusted_n;
         ctx.trusted_grad = fake_grad;

@@ -72,6 +72,8 @@ typedef struct afl_defense_ctx {
     float (*trusted_grad)(void *env, const float *w, int batch, float *grad);
     void (*trusted_eval)(void *env, const float *w, double *loss, double *entropy);
     void *env;
+    /* worker threads the defense may use (results must not depend on it); 0 or 1 = none */
+    int threads;
 } afl_defense_ctx;
 
 typedef struct afl_defense_ops {

@@ -29,11 +29,18 @@
  * median's input and sorts n values per coordinate with a pruned Batcher
  * network on 16 coordinates at once (exact and branch-free); the dot products
  * S_k^T (w^t - w^v) are carried from round to round instead of re-read.
+ * With ctx->threads = T > 1 the chunks are shared among T threads (each takes the next
+ * chunk not yet taken, with its own scratch); a chunk's step and its contribution to the
+ * carried dots do not depend on which thread computes it, the contributions are kept
+ * per chunk and summed in chunk order afterwards, so the results are the same bits for
+ * every T.
  * Memory: per reporting client its last update and base model (2d floats)
  * plus 2 eps d floats of pairs (pairs = client).
  */
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,6 +292,14 @@ typedef struct {
 } row;
 
 #define CHUNK_B 64 /* blocks of MED_B coordinates per chunk: rows x 4 KB stay in L2 */
+#define MAX_THREADS 64
+
+/* One thread's scratch for the aggregate. */
+typedef struct {
+    float *E;    /* (CHUNK_B, n + 1, MED_B) median input of one chunk, by block */
+    float *line; /* (CHUNK_B MED_B) one row's values on one chunk */
+    float *col;  /* (n + 1) quickselect column */
+} scratch;
 
 /* ---- state ------------------------------------------------------------------------------ */
 
@@ -328,11 +343,16 @@ typedef struct {
     float *prev_w, *prev_step;
     int have_prev;
     /* scratch */
-    float *E;   /* (CHUNK_B, n + 1, MED_B) median input of one chunk, by block */
-    row *rows;  /* (n + 1) the median's inputs */
-    float *dw;  /* (max(d, 2048)) */
-    float *tmp; /* (max(d, CHUNK_B MED_B)) */
-    float *col; /* (n + 1) quickselect column */
+    int threads;  /* threads the aggregate may use (ctx->threads, at least 1) */
+    scratch *scr; /* (threads) [0] uses tmp as its line */
+    row *rows;    /* (n + 1) the median's inputs */
+    float *dw;    /* (max(d, 2048)) */
+    float *tmp;   /* (max(d, CHUNK_B MED_B)) */
+    /* pairs = client: per chunk and tracked row, its s_j^T step, y_j^T step (eps each) and
+     * v^T step on that chunk, summed in chunk order after the chunks are done */
+    size_t nch;      /* chunks of CHUNK_B blocks */
+    double *part;    /* (nch, n, 2 eps + 1) */
+    int *trk_rows;   /* (n + 1) rows with a tracked client, in row order */
     med_plan *plans; /* (n + 2) by row count, built on first use */
     int64_t applied; /* model updates so far (t) */
     /* carried dots assume the engine publishes w - lr step as the next version;
@@ -364,11 +384,19 @@ static void state_free(state *S)
     free(S->prev_step);
     free(S->acc_s);
     free(S->acc_y);
-    free(S->E);
+    if (S->scr)
+        for (int t = 0; t < S->threads; t++) {
+            free(S->scr[t].E);
+            free(S->scr[t].col);
+            if (t > 0)
+                free(S->scr[t].line);
+        }
+    free(S->scr);
+    free(S->part);
+    free(S->trk_rows);
     free(S->rows);
     free(S->dw);
     free(S->tmp);
-    free(S->col);
     free(S);
 }
 
@@ -416,18 +444,36 @@ static int create(const afl_defense_ctx *ctx, void **out, afl_err *err)
     for (size_t k = 0; S->cl && k < n; k++)
         S->cl[k].tver = -1;
     S->plans = calloc(n + 2, sizeof *S->plans);
-    /* 64-byte aligned: every block row is one aligned 16-float vector */
-    S->E = aligned_alloc(64, (size_t)CHUNK_B * (n + 1) * MED_B * sizeof(float));
     S->rows = malloc((n + 1) * sizeof *S->rows);
     S->dw = malloc((d > 2048 ? d : 2048) * sizeof(float)); /* also secant_sums' 2 x 1024 */
     S->tmp = malloc((d > CHUNK_B * MED_B ? d : CHUNK_B * MED_B) * sizeof(float));
-    S->col = malloc((n + 1) * sizeof(float));
+    S->nch = (S->nb + CHUNK_B - 1) / CHUNK_B;
+    /* no more threads than chunks: a thread without a chunk would only cost */
+    S->threads = ctx->threads > 1 ? ctx->threads : 1;
+    if (S->threads > MAX_THREADS)
+        S->threads = MAX_THREADS;
+    if ((size_t)S->threads > S->nch)
+        S->threads = S->nch > 0 ? (int)S->nch : 1;
+    S->scr = calloc((size_t)S->threads, sizeof *S->scr);
+    int bad = !S->cl || !S->plans || !S->rows || !S->dw || !S->tmp || !S->scr;
+    for (int t = 0; !bad && t < S->threads; t++) {
+        scratch *sc = &S->scr[t];
+        /* 64-byte aligned: every block row is one aligned 16-float vector */
+        sc->E = aligned_alloc(64, (size_t)CHUNK_B * (n + 1) * MED_B * sizeof(float));
+        sc->line = t == 0 ? S->tmp : malloc((size_t)CHUNK_B * MED_B * sizeof(float));
+        sc->col = malloc((n + 1) * sizeof(float));
+        bad = !sc->E || !sc->line || !sc->col;
+    }
+    if (!bad && S->pairs == PAIRS_CLIENT) {
+        S->part = malloc((S->nch ? S->nch : 1) * n * (size_t)(2 * S->eps + 1) * sizeof(double));
+        S->trk_rows = malloc((n + 1) * sizeof *S->trk_rows);
+        bad = !S->part || !S->trk_rows;
+    }
     S->qcap = 1024;
     S->q = malloc(S->qcap * sizeof(double));
     if (S->q_window > 0)
         S->fifo = malloc((size_t)S->q_window * sizeof(double));
-    int bad = !S->cl || !S->plans || !S->E || !S->rows || !S->dw || !S->tmp || !S->col || !S->q ||
-              (S->q_window > 0 && !S->fifo);
+    bad = bad || !S->q || (S->q_window > 0 && !S->fifo);
     if (!bad && S->pairs == PAIRS_GLOBAL) {
         S->prev_w = malloc(d * sizeof(float));
         S->prev_step = malloc(d * sizeof(float));
@@ -615,28 +661,6 @@ static void make_estimate(state *S, int k, const float *w_at, int cur, row *r)
     r->bad = 0;
 }
 
-/* Adds this chunk's step (coordinates [j0, j1)) to the carried dots of the
- * tracked rows: s_j^T step, y_j^T step and (w^t - w_k)^T step. */
-static void track_chunk(state *S, const row *rows, int nr, const float *step, size_t j0,
-                        size_t j1, float *diff)
-{
-    size_t n = j1 - j0;
-    for (int r = 0; r < nr; r++) {
-        if (rows[r].trk < 0)
-            continue;
-        client *C = &S->cl[rows[r].trk];
-        const afl_lbfgs *lb = &C->lb;
-        for (int j = 0; j < lb->m; j++) {
-            C->aS[j] += afl_dot(afl_lbfgs_s(lb, j) + j0, step + j0, n);
-            C->aY[j] += afl_dot(afl_lbfgs_y(lb, j) + j0, step + j0, n);
-        }
-        const float *wa = rows[r].wa + j0, *wk = rows[r].wk + j0;
-        for (size_t j = 0; j < n; j++)
-            diff[j] = wa[j] - wk[j];
-        C->aW += afl_dot(diff, step + j0, n);
-    }
-}
-
 /* out[0 .. j1-j0) <- row r on coordinates [j0, j1).  Plain float arithmetic
  * in a fixed order: every instruction-set clone gives the same bits. */
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void
@@ -670,42 +694,75 @@ row_range(const row *r, size_t j0, size_t j1, float *restrict out)
     }
 }
 
-/* step (d) <- coordinate-wise median (variant III: mean) of the nr rows,
- * chunk by chunk: the rows' values for CHUNK_B blocks are laid out by block in
- * S->E (CHUNK_B, nr, MED_B), then each block is reduced. */
-static int aggregate(state *S, const row *rows, int nr, float *step)
+/* out (n) <- a - b, vectorised for the machine (the caller is not). */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+diff_into(const float *restrict a, const float *restrict b, size_t n, float *restrict out)
 {
-    size_t d = S->d;
-    med_plan *p = NULL;
-    int use_net = S->variant != VAR_III && nr > 2 && nr <= MED_NET_MAX;
-    if (use_net) {
-        p = &S->plans[nr];
-        if (!p->cmp && med_plan_build(p, nr) != 0)
-            return -1;
-    }
-    float *line = S->tmp; /* CHUNK_B * MED_B floats */
-    for (int r = 0; r < nr; r++)
-        if (rows[r].trk >= 0) {
-            client *C = &S->cl[rows[r].trk];
-            memset(C->aS, 0, sizeof C->aS);
-            memset(C->aY, 0, sizeof C->aY);
-            C->aW = 0;
+    for (size_t j = 0; j < n; j++)
+        out[j] = a[j] - b[j];
+}
+
+/* This chunk's share (coordinates [j0, j1)) of the carried dots of the tracked rows
+ * rows[trk[0..ntrk)]: part (ntrk, 2 eps + 1) <- s_j^T step in slots 0.., y_j^T step in
+ * slots eps.., (w^t - w_k)^T step in slot 2 eps, each one afl_dot over the chunk. */
+static void track_chunk(const state *S, const row *rows, const int *trk, int ntrk,
+                        const float *step, size_t j0, size_t j1, float *diff, double *part)
+{
+    size_t n = j1 - j0, stride = 2 * (size_t)S->eps + 1;
+    for (int t = 0; t < ntrk; t++) {
+        const row *r = &rows[trk[t]];
+        const afl_lbfgs *lb = &S->cl[r->trk].lb;
+        double *o = part + (size_t)t * stride;
+        for (int j = 0; j < lb->m; j++) {
+            o[j] = afl_dot(afl_lbfgs_s(lb, j) + j0, step + j0, n);
+            o[S->eps + j] = afl_dot(afl_lbfgs_y(lb, j) + j0, step + j0, n);
         }
-    for (size_t b0 = 0; b0 < S->nb; b0 += CHUNK_B) {
-        size_t b1 = b0 + CHUNK_B < S->nb ? b0 + CHUNK_B : S->nb;
+        diff_into(r->wa + j0, r->wk + j0, n, diff);
+        o[2 * S->eps] = afl_dot(diff, step + j0, n);
+    }
+}
+
+/* One thread's part in the aggregate: it takes chunks (of CHUNK_B blocks) from *next
+ * until none is left. */
+typedef struct {
+    const state *S;
+    const row *rows;
+    int nr, ntrk;
+    const med_plan *p; /* the median network, or NULL */
+    float *step;
+    scratch *sc;
+    atomic_size_t *next; /* the first chunk not yet taken */
+} agg_job;
+
+/* step on the chunks the job takes <- median (mean) of the rows; the rows' values for one
+ * chunk are laid out by block in sc->E (CHUNK_B, nr, MED_B), then each block is reduced;
+ * the chunk's share of the carried dots goes to its slot of S->part. */
+static void agg_chunks(const agg_job *J)
+{
+    const state *S = J->S;
+    const row *rows = J->rows;
+    const med_plan *p = J->p;
+    int nr = J->nr;
+    size_t d = S->d, stride = 2 * (size_t)S->eps + 1;
+    float *E = J->sc->E, *line = J->sc->line, *col = J->sc->col, *step = J->step;
+    for (;;) {
+        size_t c = atomic_fetch_add_explicit(J->next, 1, memory_order_relaxed);
+        if (c >= S->nch)
+            break;
+        size_t b0 = c * CHUNK_B, b1 = b0 + CHUNK_B < S->nb ? b0 + CHUNK_B : S->nb;
         size_t j0 = b0 * MED_B, j1 = b1 * MED_B < d ? b1 * MED_B : d;
         for (int r = 0; r < nr; r++) {
             row_range(&rows[r], j0, j1, line);
             for (size_t j = j1 - j0; j < (b1 - b0) * MED_B; j++)
                 line[j] = 0;
             for (size_t b = b0; b < b1; b++)
-                memcpy(S->E + ((b - b0) * (size_t)nr + (size_t)r) * MED_B, line + (b - b0) * MED_B,
+                memcpy(E + ((b - b0) * (size_t)nr + (size_t)r) * MED_B, line + (b - b0) * MED_B,
                        MED_B * sizeof(float));
         }
         for (size_t b = b0; b < b1; b++) {
-            float *x = S->E + (b - b0) * (size_t)nr * MED_B, out[MED_B];
+            float *x = E + (b - b0) * (size_t)nr * MED_B, out[MED_B];
             size_t jb = b * MED_B, m = jb + MED_B <= d ? MED_B : d - jb;
-            if (use_net) {
+            if (p) {
                 med_block(x, p, out);
             } else if (S->variant == VAR_III || nr <= 2) {
                 for (int l = 0; l < MED_B; l++) { /* mean (also the median of 1 or 2) */
@@ -717,33 +774,90 @@ static int aggregate(state *S, const row *rows, int nr, float *step)
             } else {
                 for (size_t l = 0; l < m; l++) {
                     for (int r = 0; r < nr; r++)
-                        S->col[r] = x[(size_t)r * MED_B + l];
-                    float hi = select_kth(S->col, nr, nr / 2), lo = hi;
+                        col[r] = x[(size_t)r * MED_B + l];
+                    float hi = select_kth(col, nr, nr / 2), lo = hi;
                     if (!(nr & 1)) {
-                        lo = S->col[0];
+                        lo = col[0];
                         for (int r = 1; r < nr / 2; r++)
-                            lo = S->col[r] > lo ? S->col[r] : lo;
+                            lo = col[r] > lo ? col[r] : lo;
                     }
                     out[l] = 0.5f * (lo + hi);
                 }
             }
             memcpy(step + jb, out, m * sizeof(float));
         }
-        track_chunk(S, rows, nr, step, j0, j1, line);
+        if (J->ntrk > 0)
+            track_chunk(S, rows, S->trk_rows, J->ntrk, step, j0, j1, line,
+                        S->part + c * (size_t)S->n * stride);
+    }
+}
+
+static void *agg_worker(void *arg)
+{
+    agg_chunks(arg);
+    return NULL;
+}
+
+/* step (d) <- coordinate-wise median (variant III: mean) of the nr rows, chunk by
+ * chunk, the chunks shared among S->threads threads (the calling one and T - 1 started
+ * here; a thread that the system does not start or run soon leaves its chunks to the
+ * others); then the tracked clients' dots are summed over the chunks in chunk order (the
+ * same bits for any number of threads) and carried. */
+static int aggregate(state *S, const row *rows, int nr, float *step)
+{
+    size_t d = S->d, stride = 2 * (size_t)S->eps + 1;
+    med_plan *p = NULL;
+    int use_net = S->variant != VAR_III && nr > 2 && nr <= MED_NET_MAX;
+    if (use_net) {
+        p = &S->plans[nr];
+        if (!p->cmp && med_plan_build(p, nr) != 0)
+            return -1;
+    }
+    int ntrk = 0;
+    for (int r = 0; r < nr; r++)
+        if (rows[r].trk >= 0 && S->trk_rows)
+            S->trk_rows[ntrk++] = r;
+    int T = S->threads;
+    agg_job jobs[MAX_THREADS];
+    pthread_t tids[MAX_THREADS];
+    atomic_size_t next;
+    atomic_init(&next, 0);
+    for (int t = 0; t < T; t++)
+        jobs[t] = (agg_job){S, rows, nr, ntrk, p, step, &S->scr[t], &next};
+    int started = 0; /* threads 1..started run */
+    while (started + 1 < T &&
+           pthread_create(&tids[started + 1], NULL, agg_worker, &jobs[started + 1]) == 0)
+        started++;
+    agg_chunks(&jobs[0]);
+    for (int t = 1; t <= started; t++)
+        pthread_join(tids[t], NULL);
+    /* the dots, summed in chunk order as one sequential pass would */
+    for (int t = 0; t < ntrk; t++) {
+        client *C = &S->cl[rows[S->trk_rows[t]].trk];
+        memset(C->aS, 0, sizeof C->aS);
+        memset(C->aY, 0, sizeof C->aY);
+        C->aW = 0;
+        for (size_t c = 0; c < S->nch; c++) {
+            const double *o = S->part + (c * (size_t)S->n + (size_t)t) * stride;
+            for (int j = 0; j < C->lb.m; j++) {
+                C->aS[j] += o[j];
+                C->aY[j] += o[S->eps + j];
+            }
+            C->aW += o[2 * S->eps];
+        }
     }
     /* carry: v <- v - lr step for the model the engine is about to publish */
     double lr = (double)(float)S->lr, ss = afl_dot(step, step, d);
-    for (int r = 0; r < nr; r++)
-        if (rows[r].trk >= 0) {
-            client *C = &S->cl[rows[r].trk];
-            for (int j = 0; j < C->lb.m; j++) {
-                C->tS[j] -= lr * C->aS[j];
-                C->tY[j] -= lr * C->aY[j];
-            }
-            C->tvv += lr * lr * ss - 2 * lr * C->aW;
-            C->tver = S->applied + 1;
-            C->tage++;
+    for (int t = 0; t < ntrk; t++) {
+        client *C = &S->cl[rows[S->trk_rows[t]].trk];
+        for (int j = 0; j < C->lb.m; j++) {
+            C->tS[j] -= lr * C->aS[j];
+            C->tY[j] -= lr * C->aY[j];
         }
+        C->tvv += lr * lr * ss - 2 * lr * C->aW;
+        C->tver = S->applied + 1;
+        C->tage++;
+    }
     return 0;
 }
 

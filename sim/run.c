@@ -1024,7 +1024,7 @@ static int setup_components(run *R, afl_err *err)
         return afl_err_set(err, AFL_ENOMEM, "out of memory");
     afl_defense_ctx dctx = {cfg,      R->n,    R->train.n_classes, R->d, R->lr,
                             R->batch, R->seed, R->def_rng,         0,    NULL,
-                            NULL,     NULL};
+                            NULL,     NULL,    R->threads};
     if (R->def->needs_trusted_data && R->timing_only)
         return afl_err_set(err, AFL_EINPUT,
                            "defense '%s' needs trusted server data, which model.type = none "

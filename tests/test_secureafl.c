@@ -2,6 +2,7 @@
  * (defenses/secureafl.c) and FLDetector (defenses/fldetector.c) on small
  * hand-checkable inputs. */
 #include <math.h>
+#include <string.h>
 
 #include "defenses/defense.h"
 #include "defenses/lbfgs.h"
@@ -59,16 +60,23 @@ typedef struct {
     size_t d;
 } harness;
 
-static void harness_open(harness *h, const char *name, int n, size_t d, double lr,
-                         const char *const *sets)
+/* threads: ctx.threads, the worker threads the defense may use */
+static void harness_open_threads(harness *h, const char *name, int n, size_t d, double lr,
+                                 const char *const *sets, int threads)
 {
     h->ops = afl_defense_find(name);
     cr_assert_not_null(h->ops, "%s is not registered", name);
     h->cfg = config_with(sets);
     h->rng = afl_rng_create(3, AFL_RNG_DEFENSE, 0);
     h->d = d;
-    afl_defense_ctx ctx = {h->cfg, n, 10, d, lr, 8, 3, h->rng, 0, NULL, NULL, NULL};
+    afl_defense_ctx ctx = {h->cfg, n, 10, d, lr, 8, 3, h->rng, 0, NULL, NULL, NULL, threads};
     cr_assert_eq(h->ops->create(&ctx, &h->st, &err), AFL_OK, "%s", err.msg);
+}
+
+static void harness_open(harness *h, const char *name, int n, size_t d, double lr,
+                         const char *const *sets)
+{
+    harness_open_threads(h, name, n, d, lr, sets, 0);
 }
 
 static void harness_close(harness *h)
@@ -554,6 +562,141 @@ Test(secureafl, every_variant_and_reading_runs_and_keeps_steps_finite)
         afl_rng_free(r);
         harness_close(&h);
     }
+}
+
+static int same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* The defense's checkpoint (every piece of its state, the carried dots included) as
+ * bytes; *len receives the length. */
+static unsigned char *state_bytes(harness *h, const char *path, size_t *len)
+{
+    afl_ckpt *ck = NULL;
+    cr_assert_eq(afl_ckpt_create(path, &ck, &err), AFL_OK, "%s", err.msg);
+    h->ops->ckpt(h->st, ck);
+    cr_assert_eq(afl_ckpt_finish(ck, &err), AFL_OK, "%s", err.msg);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot read %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(n > 0 ? (size_t)n : 1);
+    cr_assert_not_null(b);
+    *len = fread(b, 1, (size_t)n, f);
+    fclose(f);
+    remove(path);
+    return b;
+}
+
+/* The same arrivals through SecureAFL with ctx.threads = 1, 2 and 3 side by side: every
+ * decision (verdict, apply, score, weight, aux) and every step must be the same bits, and
+ * every 20 arrivals so must the whole state (its checkpoint: the carried dots of
+ * pairs = client are summed in double and reach the steps only through a rounding to
+ * float, so a different order of summation would seldom show in the steps).  Versions
+ * advance as the engine's do (w <- w - lr step), so the carried dots are used from round to
+ * round; d is not a multiple of the chunk (1024 coordinates), so the chunks split
+ * unevenly among the threads. */
+static void threads_case(const char *const *sets, int n, size_t d, int rounds)
+{
+    enum { T = 3, HIST = 12 };
+    const double lr = 0.05;
+    char *dir = tu_tmpdir(), path[512];
+    snprintf(path, sizeof path, "%s/state.ckpt", dir);
+    harness h[T];
+    for (int t = 0; t < T; t++)
+        harness_open_threads(&h[t], "secureafl", n, d, lr, sets, t + 1);
+    afl_rng *r = afl_rng_create(21, AFL_RNG_TEST, 0);
+    float *hist = calloc((size_t)HIST * d, sizeof(float)), *g = malloc(d * sizeof(float));
+    float *off = malloc((size_t)n * d * sizeof(float)), *step[T];
+    for (int t = 0; t < T; t++)
+        step[t] = malloc(d * sizeof(float));
+    cr_assert(hist && g && off && step[0] && step[1] && step[2]);
+    for (size_t j = 0; j < (size_t)n * d; j++) /* non-IID: a fixed offset per client */
+        off[j] = 0.2f * (float)afl_rng_normal(r);
+    int64_t version = 0;
+    int applied = 0, rejected = 0;
+    for (int e = 0; e < rounds; e++) {
+        int k = e < n ? e : (int)afl_rng_below(r, (uint64_t)n);
+        int64_t tau = (int64_t)afl_rng_below(r, 6);
+        tau = tau > version ? version : tau;
+        int64_t base = version - tau;
+        const float *wb = hist + (size_t)(base % HIST) * d;
+        const float *wc = hist + (size_t)(version % HIST) * d;
+        /* gradient of sum_j (1 + j % 7) (w_j - 1)^2 / 2 plus noise; client 1 sends
+         * reversed, scaled updates now and then */
+        for (size_t j = 0; j < d; j++)
+            g[j] = (float)(1 + j % 7) * (wb[j] - 1.0f) + off[(size_t)k * d + j] +
+                   0.1f * (float)afl_rng_normal(r);
+        if (k == 1 && e % 3 == 0)
+            for (size_t j = 0; j < d; j++)
+                g[j] *= -4.0f;
+        afl_update u = {k, base, version, tau, (double)e, g, wb, wc};
+        afl_decision dec[T];
+        for (int t = 0; t < T; t++) {
+            dec[t] = (afl_decision){AFL_VERDICT_ACCEPTED, NAN, NAN, 0, NAN};
+            memset(step[t], 0, d * sizeof(float));
+            cr_assert_eq(h[t].ops->on_update(h[t].st, &u, step[t], &dec[t], &err), AFL_OK, "%s",
+                         err.msg);
+        }
+        for (int t = 1; t < T; t++) {
+            cr_assert_eq(dec[t].verdict, dec[0].verdict, "arrival %d, %d threads", e, t + 1);
+            cr_assert_eq(dec[t].apply, dec[0].apply, "arrival %d, %d threads", e, t + 1);
+            cr_assert(same_bits(dec[t].score, dec[0].score), "arrival %d, %d threads: %.17g %.17g",
+                      e, t + 1, dec[t].score, dec[0].score);
+            cr_assert(same_bits(dec[t].weight, dec[0].weight), "arrival %d, %d threads", e, t + 1);
+            cr_assert(same_bits(dec[t].aux, dec[0].aux), "arrival %d, %d threads: %.17g %.17g", e,
+                      t + 1, dec[t].aux, dec[0].aux);
+            cr_assert(memcmp(step[t], step[0], d * sizeof(float)) == 0,
+                      "arrival %d, %d threads: steps differ", e, t + 1);
+        }
+        if (e % 20 == 19 || e == rounds - 1) {
+            size_t len0, len;
+            unsigned char *b0 = state_bytes(&h[0], path, &len0);
+            for (int t = 1; t < T; t++) {
+                unsigned char *b = state_bytes(&h[t], path, &len);
+                cr_assert(len == len0 && memcmp(b, b0, len) == 0,
+                          "arrival %d, %d threads: the states differ", e, t + 1);
+                free(b);
+            }
+            free(b0);
+        }
+        rejected += dec[0].verdict == AFL_VERDICT_REJECTED;
+        if (dec[0].apply) {
+            float *next = hist + (size_t)((version + 1) % HIST) * d;
+            for (size_t j = 0; j < d; j++) {
+                cr_assert(isfinite(step[0][j]), "arrival %d coord %zu", e, j);
+                next[j] = wc[j] - (float)lr * step[0][j];
+            }
+            version++;
+            applied++;
+        }
+    }
+    cr_assert_gt(applied, rounds / 2);
+    cr_assert_gt(rejected, 0, "the filter rejected nothing: the script tests too little");
+    for (int t = 0; t < T; t++) {
+        harness_close(&h[t]);
+        free(step[t]);
+    }
+    free(hist);
+    free(g);
+    free(off);
+    afl_rng_free(r);
+    rmdir(dir);
+    free(dir);
+}
+
+Test(secureafl, results_are_the_same_bits_with_1_2_and_3_threads)
+{
+    const char *full[] = {"defense.type=secureafl", "defense.pairs=client", NULL};
+    threads_case(full, 20, 5000 + 13, 160);
+    const char *mean[] = {"defense.type=secureafl", "defense.pairs=client", "defense.variant=III",
+                          NULL};
+    threads_case(mean, 20, 5000 + 13, 100);
+    /* more rows than the median network takes: quickselect with each thread's column */
+    const char *many[] = {"defense.type=secureafl", "defense.pairs=none", NULL};
+    threads_case(many, 270, 2048 + 5, 300);
 }
 
 /* ---- FLDetector ------------------------------------------------------------------------- */
