@@ -45,7 +45,8 @@ static const char *usage =
     "                    [--defenses NAME[,NAME...]]\n"
     "  --quick     shorter measurements; the end-to-end runs do 2,000 rounds and extrapolate\n"
     "  --only      sections: limits, train, eval, server, engine, e2e, torch\n"
-    "  --threads   threads for the evaluation and the end-to-end runs (default: online CPUs)\n"
+    "  --threads   threads for the evaluation, the server step (SecureAFL) and the end-to-end\n"
+    "              runs (default: online CPUs)\n"
     "  --csv       where to write the table (default: bench/results.csv in the source tree)\n"
     "  --defenses  time only these defenses in the server section (default: every registered "
     "one)\n";
@@ -159,8 +160,8 @@ static void header(const bench_ctx *c)
                ? "  WARNING: GSL's reference CBLAS, not OpenBLAS (DESIGN.md section 11)"
                : "");
     const char *ct = getenv("OPENBLAS_CORETYPE"), *l2 = getenv("OPENBLAS_L2_SIZE");
-    printf("environment:  OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s; threads for evaluation "
-           "and end-to-end runs: %d\n",
+    printf("environment:  OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s; threads for evaluation, "
+           "server step and end-to-end runs: %d\n",
            ct ? ct : "(unset)", l2 ? l2 : "(unset)", c->threads);
     printf("columns:      limit = this machine's bound for the figure (same unit); ratio = "
            "fraction of it achieved (1 = at the limit)\n");
