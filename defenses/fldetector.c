@@ -431,16 +431,14 @@ static int on_update(void *vs, const afl_update *u, float *step, afl_decision *d
     dec->weight = 1;
     dec->apply = 1;
     /* aggregate pair: s = w^t - w^{t-1}, y = step^t - step^{t-1} */
-    if (!S->pooled && S->have_prev) {
-        for (size_t j = 0; j < d; j++) {
-            S->dw[j] = u->w_cur[j] - S->prev_w[j];
-            S->pred[j] = step[j] - S->prev_step[j];
-        }
-        afl_lbfgs_push(&S->lb, S->dw, S->pred);
+    if (!S->pooled) {
+        afl_lbfgs_push_global(&S->lb, u->w_cur, step, S->prev_w, S->prev_step, &S->have_prev,
+                              S->dw, S->pred);
+    } else {
+        memcpy(S->prev_w, u->w_cur, d * sizeof(float));
+        memcpy(S->prev_step, step, d * sizeof(float));
+        S->have_prev = 1;
     }
-    memcpy(S->prev_w, u->w_cur, d * sizeof(float));
-    memcpy(S->prev_step, step, d * sizeof(float));
-    S->have_prev = 1;
     S->applied++;
     return AFL_OK;
 }

@@ -46,9 +46,8 @@ static inline double dot_block(const float *restrict a, const float *restrict b,
     return lanes16(acc);
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) double afl_dot(const float *a,
-                                                                             const float *b,
-                                                                             size_t n)
+__attribute__((target_clones("avx512f", "avx2", "default"))) double
+afl_dot(const float *a, const float *b, size_t n)
 {
     /* a, b (n) */
     double tot = 0;
@@ -267,8 +266,7 @@ afl_lbfgs_dots_diff(const afl_lbfgs *lb, const float *x, const float *z, double 
         *vv = r[2 * m];
 }
 
-int afl_lbfgs_coef(const afl_lbfgs *lb, const double *Stv, const double *Ytv, double *a,
-                   double *b)
+int afl_lbfgs_coef(const afl_lbfgs *lb, const double *Stv, const double *Ytv, double *a, double *b)
 {
     int m = lb->m, m2 = 2 * m;
     for (int j = 0; j < m; j++)
@@ -388,4 +386,20 @@ int afl_lbfgs_ckpt(afl_lbfgs *lb, afl_ckpt *ck, const char *prefix)
     afl_ckpt_doubles(ck, TAG("sv"), lb->sv, m2);
 #undef TAG
     return afl_ckpt_status(ck);
+}
+
+void afl_lbfgs_push_global(afl_lbfgs *lb, const float *w_cur, const float *step, float *prev_w,
+                           float *prev_step, int *have_prev, float *s_tmp, float *y_tmp)
+{
+    size_t d = lb->d;
+    if (*have_prev) {
+        for (size_t j = 0; j < d; j++) {
+            s_tmp[j] = w_cur[j] - prev_w[j];
+            y_tmp[j] = step[j] - prev_step[j];
+        }
+        afl_lbfgs_push(lb, s_tmp, y_tmp);
+    }
+    memcpy(prev_w, w_cur, d * sizeof(float));
+    memcpy(prev_step, step, d * sizeof(float));
+    *have_prev = 1;
 }

@@ -81,6 +81,13 @@ int afl_lbfgs_ckpt(afl_lbfgs *lb, afl_ckpt *ck, const char *prefix);
  * Returns 1 if the pair was added (the oldest one is dropped when full), 0 if
  * refused.  The factorisation is refreshed either way. */
 int afl_lbfgs_push(afl_lbfgs *lb, const float *s, const float *y);
+
+/* The FLDetector-style global pair of consecutive server steps (FLDetector; SecureAFL's
+ * pairs = global): when *have_prev, pushes s = w_cur - prev_w, y = step - prev_step (built
+ * in the scratch vectors s_tmp, y_tmp); then prev_w <- w_cur, prev_step <- step and
+ * *have_prev = 1.  All vectors (lb->d). */
+void afl_lbfgs_push_global(afl_lbfgs *lb, const float *w_cur, const float *step, float *prev_w,
+                           float *prev_step, int *have_prev, float *s_tmp, float *y_tmp);
 /* Refreshes mu and the factorisation (after changing curv_c or mu_max). */
 void afl_lbfgs_refactor(afl_lbfgs *lb);
 

@@ -1085,16 +1085,8 @@ static int on_update(void *vs, const afl_update *u, float *step, afl_decision *d
 
     if (S->pairs == PAIRS_GLOBAL) {
         /* FLDetector-style pair: s = w^t - w^{t-1}, y = step^t - step^{t-1} */
-        if (S->have_prev) {
-            for (size_t j = 0; j < d; j++) {
-                S->dw[j] = u->w_cur[j] - S->prev_w[j];
-                S->tmp[j] = step[j] - S->prev_step[j];
-            }
-            afl_lbfgs_push(&S->glb, S->dw, S->tmp);
-        }
-        memcpy(S->prev_w, u->w_cur, d * sizeof(float));
-        memcpy(S->prev_step, step, d * sizeof(float));
-        S->have_prev = 1;
+        afl_lbfgs_push_global(&S->glb, u->w_cur, step, S->prev_w, S->prev_step, &S->have_prev,
+                              S->dw, S->tmp);
     }
     S->applied++;
     return AFL_OK;
