@@ -18,23 +18,14 @@
 
 #include "sim/config.h"
 
-static char dir[64], path[128];
+#include "fuzz_tmp.h"
 
-static void cleanup(void)
-{
-    unlink(path);
-    rmdir(dir);
-}
+static char path[128];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%.40s/aflfuzz-XXXXXX", t && *t && strlen(t) < 40 ? t : "/tmp");
-    if (!mkdtemp(dir))
-        abort();
-    snprintf(path, sizeof path, "%s/fuzz.ini", dir);
-    atexit(cleanup);
+    fuzz_tmp_path(path, sizeof path, "fuzz.ini");
     return 0;
 }
 

@@ -16,25 +16,15 @@
 
 #include "data/dataset.h"
 
-static char dir[64], img[128], lab[128];
+#include "fuzz_tmp.h"
 
-static void cleanup(void)
-{
-    unlink(img);
-    unlink(lab);
-    rmdir(dir);
-}
+static char img[128], lab[128];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%.40s/aflfuzz-XXXXXX", t && *t && strlen(t) < 40 ? t : "/tmp");
-    if (!mkdtemp(dir))
-        abort();
-    snprintf(img, sizeof img, "%s/images-idx3-ubyte", dir);
-    snprintf(lab, sizeof lab, "%s/labels-idx1-ubyte", dir);
-    atexit(cleanup);
+    fuzz_tmp_path(img, sizeof img, "images-idx3-ubyte");
+    fuzz_tmp_path(lab, sizeof lab, "labels-idx1-ubyte");
     return 0;
 }
 

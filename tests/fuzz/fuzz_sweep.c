@@ -15,24 +15,15 @@
 
 #include "sim/sweep.h"
 
-static char dir[64], path[128], out[160];
+#include "fuzz_tmp.h"
 
-static void cleanup(void)
-{
-    unlink(path);
-    rmdir(dir);
-}
+static char path[128], out[160];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%.40s/aflfuzz-XXXXXX", t && *t && strlen(t) < 40 ? t : "/tmp");
-    if (!mkdtemp(dir))
-        abort();
-    snprintf(path, sizeof path, "%s/sweep.ini", dir);
-    snprintf(out, sizeof out, "%s/no-such-folder/sweep", dir);
-    atexit(cleanup);
+    fuzz_tmp_path(path, sizeof path, "sweep.ini");
+    fuzz_tmp_path(out, sizeof out, "no-such-folder/sweep"); /* never created */
     return 0;
 }
 
