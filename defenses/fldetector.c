@@ -17,8 +17,22 @@
  * Every `detect_every` arrivals: the gap statistic on the min-max normalised
  * scores of the active clients (k = 1..k_max, B uniform reference sets) picks
  * k; if k > 1, 2-means splits the scores and the upper cluster is removed
- * (its later updates are rejected).  The aggregation underneath is AsyncSGD:
- * an accepted update is applied as is.
+ * (its later updates are rejected).
+ *
+ * The aggregation underneath (`aggregate`; FLDetector runs on top of mean, trim, median
+ * or Krum, specs/algorithms.md 4.12):
+ *   asyncsgd (default)  an accepted update is applied as is;
+ *   buffered            an accepted update is held (verdict held, weight NAN); the K-th
+ *                       held one applies one step rule(the K held updates), exactly as
+ *                       defenses/buffered.c (defenses/rules.h; centered clipping's centre
+ *                       is the previous step).  When a detection removes clients, their
+ *                       held updates are dropped from the buffer at once (the later
+ *                       arrivals refill it), so none of them reaches a step.
+ * Everything model-related is per model update, so with a buffer it is per flush: the
+ * aggregate pair is s = w^k - w^{k-1} (one flush, = -lr step^{k-1}), y = step^k -
+ * step^{k-1} (two consecutive rule outputs); w^t - w^{v_i} sums the flushes since the
+ * client's base; `warmup` counts flushes (K accepted arrivals each).  Scores, distances
+ * and `detect_every` stay per arrival (held ones included).
  *
  * k-means on one-dimensional data is solved exactly by dynamic programming
  * over the sorted values (Wang & Song, "Ckmeans.1d.dp", R Journal 2011), so the
@@ -33,12 +47,14 @@
 
 #include "defenses/defense.h"
 #include "defenses/lbfgs.h"
+#include "defenses/rules.h"
 
 static const afl_param params[] = {
     {"window", AFL_P_INT, "10", 1, 64, NULL,
      "N: L-BFGS pairs kept and arrivals per client in its suspicious score (FLDetector: 10)"},
     {"warmup", AFL_P_INT, "50", 0, 1e12, NULL,
-     "model updates before predictions and scores start (FLDetector: 50 on MNIST)"},
+     "model updates before predictions and scores start (FLDetector: 50 on MNIST); with "
+     "aggregate = buffered, flushes"},
     {"gap_refs", AFL_P_INT, "10", 1, 1000, NULL, "B: uniform reference sets of the gap statistic"},
     {"k_max", AFL_P_INT, "7", 2, 50, NULL, "largest k tried by the gap statistic (FLDetector: 7)"},
     {"detect_every", AFL_P_INT, "0", 0, 1e12, NULL,
@@ -65,6 +81,28 @@ static const afl_param params[] = {
     {"curv_c", AFL_P_REAL, "-2", -2, 1, NULL,
      "curvature test on the global pairs: use a pair only if s'y > curv_c |s| |y| (-2 = none, "
      "as in FLDetector's code)"},
+    {"aggregate", AFL_P_ENUM, "asyncsgd", 0, 0, "asyncsgd|buffered",
+     "aggregation underneath the detector: asyncsgd = apply each accepted update alone; "
+     "buffered = hold accepted updates and, on the K-th, apply rule(the K buffered updates), as "
+     "defense buffered does (FLDetector runs on top of mean, trim, median or Krum)"},
+    {"buffer", AFL_P_INT, "10", 1, 100000, NULL,
+     "aggregate = buffered: number K of accepted arrivals aggregated per step (the K-th "
+     "flushes)"},
+    {"rule", AFL_P_ENUM, "median", 0, 0, AFL_RULE_CHOICES,
+     "aggregate = buffered: robust rule applied to the K buffered updates"},
+    {"trim", AFL_P_INT, "1", 0, 100000, NULL,
+     "aggregate = buffered, rule=trimmed_mean: values dropped from each end per coordinate "
+     "(needs 2 trim < buffer)"},
+    {"f", AFL_P_INT, "1", 0, 100000, NULL,
+     "aggregate = buffered, rule=krum/multikrum/bulyan: assumed number of Byzantine updates in "
+     "a buffer (krum needs buffer >= 2f+3, bulyan buffer >= 4f+3)"},
+    {"multikrum_m", AFL_P_INT, "0", 0, 100000, NULL,
+     "aggregate = buffered, rule=multikrum: number of best-scored updates averaged (0 = buffer "
+     "- f)"},
+    {"cc_tau", AFL_P_REAL, "100", 1e-12, 1e30, NULL,
+     "aggregate = buffered, rule=centered_clipping: clipping radius tau"},
+    {"cc_iters", AFL_P_INT, "1", 1, 1000, NULL,
+     "aggregate = buffered, rule=centered_clipping: clipping iterations L"},
     {NULL, 0, NULL, 0, 0, NULL, NULL}};
 
 /* ---- exact 1-D k-means and the gap statistic -------------------------------------------- */
@@ -86,8 +124,9 @@ static int kmeans1d(const double *x, int m, int kmax, double *W, int *split)
         ps[j + 1] = ps[j] + x[j];
         ps2[j + 1] = ps2[j] + x[j] * x[j];
     }
-#define SSE(i, j) /* x[i..j] inclusive */                                                      \
-    (ps2[(j) + 1] - ps2[i] - (ps[(j) + 1] - ps[i]) * (ps[(j) + 1] - ps[i]) / (double)((j) - (i) + 1))
+#define SSE(i, j) /* x[i..j] inclusive */                                                          \
+    (ps2[(j) + 1] - ps2[i] -                                                                       \
+     (ps[(j) + 1] - ps[i]) * (ps[(j) + 1] - ps[i]) / (double)((j) - (i) + 1))
     for (int j = 0; j < m; j++) {
         double c = SSE(0, j);
         D[j] = c > 0 ? c : 0;
@@ -145,7 +184,8 @@ int afl_fldetector_gap_k(const double *x, int n, int kmax, int nrefs, afl_rng *r
     if (!(hi - lo > 0))
         return 1;
     double *v = malloc((size_t)n * sizeof *v), *W = malloc((size_t)kmax * sizeof *W);
-    double *Wr = malloc((size_t)kmax * sizeof *Wr), *logref = malloc((size_t)kmax * (size_t)nrefs * sizeof *logref);
+    double *Wr = malloc((size_t)kmax * sizeof *Wr),
+           *logref = malloc((size_t)kmax * (size_t)nrefs * sizeof *logref);
     double *gap = malloc((size_t)kmax * sizeof *gap), *sd = malloc((size_t)kmax * sizeof *sd);
     int rc = -1;
     if (!v || !W || !Wr || !logref || !gap || !sd)
@@ -198,9 +238,9 @@ out:
 
 typedef struct {
     int has, removed;
-    float *g, *w;   /* (d) last update and its base model */
-    double *dist;   /* (N) ring of normalised distances */
-    int nd, head;   /* distances held, ring head */
+    float *g, *w; /* (d) last update and its base model */
+    double *dist; /* (N) ring of normalised distances */
+    int nd, head; /* distances held, ring head */
 } client;
 
 typedef struct {
@@ -214,9 +254,18 @@ typedef struct {
     int have_prev;
     double *recent; /* (n) ring of the last n raw distances */
     int nrecent, recent_head;
-    int64_t applied, scored;
+    int64_t applied, scored; /* model updates (flushes when buffered), scored arrivals */
     double *scores;
     int *who;
+    /* aggregate = buffered */
+    int buffered, K, count; /* count: updates held, 0..K-1 between arrivals */
+    afl_rule_kind rule;
+    afl_rule_params rp;
+    float *buf;         /* (K, d) held updates, in arrival order */
+    int *buf_client;    /* (K) the client each held update came from */
+    const float **rows; /* (K) rows[j] = buf + j d */
+    float *center;      /* (d) centered clipping's centre (the previous step); else NULL */
+    afl_rules_ws *ws;
 } state;
 
 static void state_free(state *S)
@@ -238,6 +287,11 @@ static void state_free(state *S)
     free(S->recent);
     free(S->scores);
     free(S->who);
+    free(S->buf);
+    free(S->buf_client);
+    free(S->rows);
+    free(S->center);
+    afl_rules_ws_free(S->ws);
     free(S);
 }
 
@@ -275,13 +329,51 @@ static int create(const afl_defense_ctx *ctx, void **out, afl_err *err)
     S->recent = calloc((size_t)S->n, sizeof(double));
     S->scores = malloc((size_t)S->n * sizeof(double));
     S->who = malloc((size_t)S->n * sizeof(int));
-    if (!S->cl || !S->prev_w || !S->prev_step || !S->dw || !S->pred || !S->recent ||
-        !S->scores || !S->who || afl_lbfgs_init(&S->lb, S->N, d) != 0) {
+    if (!S->cl || !S->prev_w || !S->prev_step || !S->dw || !S->pred || !S->recent || !S->scores ||
+        !S->who || afl_lbfgs_init(&S->lb, S->N, d) != 0) {
         state_free(S);
         return afl_err_set(err, AFL_ENOMEM, "out of memory for FLDetector's state");
     }
     S->lb.curv_c = afl_cfg_real(cfg, "defense", "curv_c");
     S->lb.mu_max = mu_cap > 0 ? mu_cap / ctx->lr : 0;
+    S->buffered = strcmp(afl_cfg_str(cfg, "defense", "aggregate"), "buffered") == 0;
+    if (S->buffered) {
+        int rule = afl_rule_parse(afl_cfg_str(cfg, "defense", "rule"));
+        if (rule < 0) {
+            state_free(S);
+            return afl_err_set(err, AFL_EINTERNAL, "unknown rule '%s'",
+                               afl_cfg_str(cfg, "defense", "rule"));
+        }
+        S->rule = (afl_rule_kind)rule;
+        S->K = (int)afl_cfg_int(cfg, "defense", "buffer");
+        S->rp.trim = (int)afl_cfg_int(cfg, "defense", "trim");
+        S->rp.f = (int)afl_cfg_int(cfg, "defense", "f");
+        S->rp.m = (int)afl_cfg_int(cfg, "defense", "multikrum_m");
+        S->rp.tau = afl_cfg_real(cfg, "defense", "cc_tau");
+        S->rp.iters = (int)afl_cfg_int(cfg, "defense", "cc_iters");
+        S->buf = malloc((size_t)S->K * d * sizeof *S->buf);
+        S->buf_client = malloc((size_t)S->K * sizeof *S->buf_client);
+        S->rows = malloc((size_t)S->K * sizeof *S->rows);
+        if (S->rule == AFL_RULE_CENTERED_CLIPPING)
+            S->center = calloc(d, sizeof *S->center);
+        S->ws = afl_rules_ws_create(S->K);
+        if (!S->buf || !S->buf_client || !S->rows || !S->ws ||
+            (S->rule == AFL_RULE_CENTERED_CLIPPING && !S->center)) {
+            int K = S->K;
+            state_free(S);
+            return afl_err_set(err, AFL_ENOMEM,
+                               "out of memory for FLDetector's buffer of %d updates", K);
+        }
+        for (int j = 0; j < S->K; j++)
+            S->rows[j] = S->buf + (size_t)j * d;
+        S->rp.cc_v = S->center;
+        int rc = afl_rule_check(S->rule, &S->rp, S->K, "defense.", err);
+        if (rc) {
+            afl_err_prefix(err, "defense fldetector, aggregate = buffered (buffer = %d)", S->K);
+            state_free(S);
+            return rc;
+        }
+    }
     *out = S;
     return AFL_OK;
 }
@@ -341,6 +433,23 @@ static int detect(state *S)
     return 0;
 }
 
+/* aggregate = buffered: drops the held updates of removed clients (they must not reach the
+ * next step), keeping the others in arrival order. */
+static void purge_buffer(state *S)
+{
+    int k = 0;
+    for (int j = 0; j < S->count; j++) {
+        if (S->cl[S->buf_client[j]].removed)
+            continue;
+        if (k != j) {
+            memcpy(S->buf + (size_t)k * S->d, S->buf + (size_t)j * S->d, S->d * sizeof(float));
+            S->buf_client[k] = S->buf_client[j];
+        }
+        k++;
+    }
+    S->count = k;
+}
+
 static int finite_vec(const float *v, size_t n)
 {
     float acc = 0;
@@ -398,8 +507,12 @@ static int on_update(void *vs, const afl_update *u, float *step, afl_decision *d
                 C->nd++;
             dec->aux = nd;
             S->scored++;
-            if (S->scored % S->detect_every == 0 && !(S->once && S->detected) && detect(S) != 0)
-                return afl_err_set(err, AFL_ENOMEM, "out of memory (FLDetector detection)");
+            if (S->scored % S->detect_every == 0 && !(S->once && S->detected)) {
+                if (detect(S) != 0)
+                    return afl_err_set(err, AFL_ENOMEM, "out of memory (FLDetector detection)");
+                if (S->buffered)
+                    purge_buffer(S);
+            }
         }
     }
     dec->score = client_score(C);
@@ -425,15 +538,32 @@ static int on_update(void *vs, const afl_update *u, float *step, afl_decision *d
 
     if (C->removed)
         return AFL_OK;
-    /* AsyncSGD underneath: the accepted update is applied as is */
-    memcpy(step, u->g, d * sizeof(float));
+    if (S->buffered) {
+        /* buffered rule underneath: hold the update; the K-th applies rule(buffer) */
+        memcpy(S->buf + (size_t)S->count * d, u->g, d * sizeof(float));
+        S->buf_client[S->count++] = i;
+        if (S->count < S->K) {
+            dec->verdict = AFL_VERDICT_HELD;
+            dec->weight = NAN;
+            return AFL_OK;
+        }
+        S->count = 0;
+        int rc = afl_rule_apply(S->ws, S->rule, &S->rp, S->rows, S->K, d, step, err);
+        if (rc == AFL_ENUMERIC)
+            return AFL_OK; /* finite inputs overflowing float: the step is skipped (rejected) */
+        if (rc)
+            return rc;
+    } else {
+        /* AsyncSGD underneath: the accepted update is applied as is */
+        memcpy(step, u->g, d * sizeof(float));
+    }
     dec->verdict = AFL_VERDICT_ACCEPTED;
     dec->weight = 1;
     dec->apply = 1;
     /* aggregate pair: s = w^t - w^{t-1}, y = step^t - step^{t-1} */
     if (!S->pooled) {
-        afl_lbfgs_push_global(&S->lb, u->w_cur, step, S->prev_w, S->prev_step, &S->have_prev,
-                              S->dw, S->pred);
+        afl_lbfgs_push_global(&S->lb, u->w_cur, step, S->prev_w, S->prev_step, &S->have_prev, S->dw,
+                              S->pred);
     } else {
         memcpy(S->prev_w, u->w_cur, d * sizeof(float));
         memcpy(S->prev_step, step, d * sizeof(float));
@@ -444,7 +574,8 @@ static int on_update(void *vs, const afl_update *u, float *step, afl_decision *d
 }
 
 /* Would on_update accept u now?  Only a removed client's (or a non-finite)
- * update is rejected; the score is the client's current suspicious score. */
+ * update is rejected (with aggregate = buffered, "accepted" includes held); the score is
+ * the client's current suspicious score. */
 static int probe(void *vs, const afl_update *u, double *score)
 {
     const state *S = vs;
@@ -463,7 +594,9 @@ static void destroy(void *vs)
 
 /* Counters and the detection flag, the ring of recent raw distances, the previous
  * applied step and model (aggregate pairs), the L-BFGS pairs, and per client its last
- * update and base model, its removal and its ring of normalised distances. */
+ * update and base model, its removal and its ring of normalised distances; with
+ * aggregate = buffered also the held updates, their clients and centered clipping's
+ * centre (asyncsgd checkpoints have no such records). */
 static int fldetector_ckpt(void *vs, afl_ckpt *ck)
 {
     state *S = vs;
@@ -521,13 +654,34 @@ static int fldetector_ckpt(void *vs, afl_ckpt *ck)
         if (has_dist)
             afl_ckpt_doubles(ck, "fldetector.client.dist", C->dist, (size_t)S->N);
     }
+    if (S->buffered) {
+        if (afl_ckpt_int(ck, "fldetector.buf_count", &S->count))
+            return afl_ckpt_status(ck);
+        if (S->count < 0 || S->count >= S->K)
+            return afl_ckpt_fail(ck, AFL_EINPUT,
+                                 "fldetector: the checkpoint holds %d buffered updates, more "
+                                 "than defense.buffer = %d allows",
+                                 S->count, S->K);
+        afl_ckpt_ints(ck, "fldetector.buf_client", S->buf_client, (size_t)S->count);
+        afl_ckpt_floats(ck, "fldetector.buf", S->buf, (size_t)S->count * d);
+        if (afl_ckpt_status(ck))
+            return afl_ckpt_status(ck);
+        for (int j = 0; j < S->count; j++)
+            if (S->buf_client[j] < 0 || S->buf_client[j] >= S->n)
+                return afl_ckpt_fail(ck, AFL_EINPUT,
+                                     "fldetector: buffered update %d comes from client %d, "
+                                     "outside 0..%d",
+                                     j, S->buf_client[j], S->n - 1);
+        if (S->rule == AFL_RULE_CENTERED_CLIPPING)
+            afl_ckpt_floats(ck, "fldetector.center", S->center, d);
+    }
     return afl_ckpt_status(ck);
 }
 
 const afl_defense_ops afl_defense_fldetector = {
     {"fldetector",
      "FLDetector (async): L-BFGS predicted updates, suspicious scores, gap statistic + 2-means, "
-     "removal of detected clients; AsyncSGD underneath",
+     "removal of detected clients; AsyncSGD or a buffered robust rule underneath",
      "Zhang et al., FLDetector, KDD 2022 (zaixizhang/FLDetector); specs/algorithms.md 4.12",
      params},
     0,

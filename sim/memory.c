@@ -363,6 +363,12 @@ int afl_mem_estimate_run(const afl_config *cfg, const afl_mem_shape *s, int thre
         e->defense = f * d * (fixed + per_client * n + per_slot * K);
         if (strcmp(def->info.name, "buffered") == 0)
             e->defense += 8 * K * K;
+        /* fldetector, aggregate = buffered: K held updates and a centre (rules.h) */
+        if (strcmp(def->info.name, "fldetector") == 0 &&
+            strcmp(afl_cfg_str(cfg, "defense", "aggregate"), "buffered") == 0) {
+            double Kb = (double)afl_cfg_int(cfg, "defense", "buffer");
+            e->defense += f * d * (Kb + 1) + 8 * Kb * Kb;
+        }
         if (def->needs_trusted_data && !timing_only) {
             double ts = (double)afl_cfg_int(cfg, "defense", "trusted_size");
             e->defense += f * (dim + 1) * ts + act * 500;

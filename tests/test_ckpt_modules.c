@@ -159,7 +159,7 @@ Test(ckpt_modules, every_defense_resumes_bit_identically)
         defense_case("secureafl", sets, dir);
     }
     /* other readings with state of their own */
-    static const char *extra[][5] = {
+    static const char *extra[][7] = {
         {"defense.coefficient=global", "defense.threshold=history", "defense.frequency_filter=true",
          NULL},
         {"defense.frequency_filter=true", "defense.dampening=inverse", NULL},
@@ -176,11 +176,18 @@ Test(ckpt_modules, every_defense_resumes_bit_identically)
          "defense.eth=0.7", NULL},
         {"defense.refresh=3", NULL},
         {"defense.buffer=7", "defense.reduce=sum", NULL},
+        /* FLDetector over a buffered rule: held updates, their clients, and the centre.  The
+         * buffer sizes are chosen so that the buffers are not empty at the checkpoint (5 of
+         * 6 and 2 of 5 held; client 0 is removed by then in the first) */
+        {"defense.aggregate=buffered", "defense.buffer=6", "defense.warmup=2",
+         "defense.detect_every=5", "defense.detect_until=always", NULL},
+        {"defense.rule=centered_clipping", "defense.aggregate=buffered", "defense.buffer=5",
+         "defense.warmup=3", "defense.cc_tau=0.5", NULL},
     };
     static const char *names[] = {"kardam",     "kardam",        "basgd",     "secureafl",
                                   "secureafl",  "secureafl",     "secureafl", "fldetector",
                                   "fldetector", "asyncdefender", "sageflow",  "zenopp",
-                                  "fedbuff"};
+                                  "fedbuff",    "fldetector",    "fldetector"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         defense_case(names[i], extra[i], dir);
     free(dir);

@@ -142,8 +142,8 @@ Test(secureafl, lbfgs_hvp_equals_the_exact_hessian_product_on_a_quadratic_once_e
         for (int k = 0; k < D; k++)
             scale = fmax(scale, fabs(hv[k]));
         for (int k = 0; k < D; k++)
-            cr_assert_float_eq(bv[k], hv[k], 1e-3 * scale, "trial %d coord %d: %g vs %g", trial,
-                               k, bv[k], hv[k]);
+            cr_assert_float_eq(bv[k], hv[k], 1e-3 * scale, "trial %d coord %d: %g vs %g", trial, k,
+                               bv[k], hv[k]);
         /* the analytic norm matches the vector */
         double vv = afl_dot(v, v, D), Stv[D], Ytv[D], a[D], b[D], n2 = 0;
         afl_lbfgs_dots(&lb, v, Stv, Ytv);
@@ -253,8 +253,8 @@ Test(secureafl, lbfgs_refuses_pairs_failing_the_curvature_test_and_caps_mu)
 Test(secureafl, percentile_is_numpy_linear_by_default)
 {
     double x[] = {1, 2, 3, 10};
-    cr_assert_float_eq(afl_secureafl_percentile(x, 4, 0.8, 0), 5.8, 1e-12); /* h = 2.4 */
-    cr_assert_float_eq(afl_secureafl_percentile(x, 4, 0.8, 1), 3.0, 1e-12); /* lower */
+    cr_assert_float_eq(afl_secureafl_percentile(x, 4, 0.8, 0), 5.8, 1e-12);  /* h = 2.4 */
+    cr_assert_float_eq(afl_secureafl_percentile(x, 4, 0.8, 1), 3.0, 1e-12);  /* lower */
     cr_assert_float_eq(afl_secureafl_percentile(x, 4, 0.8, 2), 10.0, 1e-12); /* higher */
     cr_assert_float_eq(afl_secureafl_percentile(x, 4, 0.8, 3), 10.0, 1e-12); /* ceil(3.2) = 4th */
     cr_assert_float_eq(afl_secureafl_percentile(x, 1, 0.8, 0), 1.0, 1e-12);
@@ -273,14 +273,14 @@ Test(secureafl, percentile_filter_accepts_exactly_the_expected_arrivals)
         int accepted;
         double lambda; /* NAN: none */
     } script[] = {
-        {0, 1, 0, 1, NAN},  /* t = 0: applied alone */
-        {1, 0, 0, 1, NAN},  /* client 1's first update: no factor, accepted */
-        {0, 2, 1, 1, 1},    /* Q = {1}: Q_.8 = 1 -> accept */
-        {1, 3, 1, 0, 3},    /* Q = {1,3}: 1 + .8 * 2 = 2.6 -> reject */
-        {0, 4, 2, 1, 2},    /* Q = {1,2,3}: h = 1.6 -> 2.6 -> accept */
-        {1, 13, 2, 0, 10},  /* Q = {1,2,3,10}: h = 2.4 -> 5.8 -> reject (vs the rejected update) */
+        {0, 1, 0, 1, NAN},   /* t = 0: applied alone */
+        {1, 0, 0, 1, NAN},   /* client 1's first update: no factor, accepted */
+        {0, 2, 1, 1, 1},     /* Q = {1}: Q_.8 = 1 -> accept */
+        {1, 3, 1, 0, 3},     /* Q = {1,3}: 1 + .8 * 2 = 2.6 -> reject */
+        {0, 4, 2, 1, 2},     /* Q = {1,2,3}: h = 1.6 -> 2.6 -> accept */
+        {1, 13, 2, 0, 10},   /* Q = {1,2,3,10}: h = 2.4 -> 5.8 -> reject (vs the rejected update) */
         {0, 4.5f, 3, 1, .5}, /* Q = {.5,1,2,3,10}: h = 3.2 -> 4.4 -> accept */
-        {1, 17, 3, 1, 4},   /* Q = {.5,1,2,3,4,10}: h = 4 -> 4 -> accept (equal) */
+        {1, 17, 3, 1, 4},    /* Q = {.5,1,2,3,4,10}: h = 4 -> 4 -> accept (equal) */
     };
     float step[2];
     for (size_t e = 0; e < sizeof script / sizeof script[0]; e++) {
@@ -731,7 +731,7 @@ Test(secureafl, fldetector_removes_a_client_whose_updates_are_far_off_its_predic
      * must remove client 3 and nobody else. */
     enum { D = 20, N = 10, BAD = 3 };
     harness h;
-    const char *sets[] = {"defense.type=fldetector", "defense.warmup=200", "defense.window=10",
+    const char *sets[] = {"defense.type=fldetector", "defense.warmup=200",      "defense.window=10",
                           "defense.min_arrivals=10", "defense.detect_every=10", NULL};
     harness_open(&h, "fldetector", N, D, 0.05, sets);
     afl_rng *r = afl_rng_create(6, AFL_RNG_TEST, 0);
@@ -759,4 +759,209 @@ Test(secureafl, fldetector_removes_a_client_whose_updates_are_far_off_its_predic
     cr_assert_eq(good_rejected, 0, "no benign client removed");
     afl_rng_free(r);
     harness_close(&h);
+}
+
+/* ---- FLDetector with aggregate = buffered ----------------------------------------------- */
+
+Test(secureafl, fldetector_buffered_median_applies_the_coordinate_wise_median_of_3_held_updates)
+{
+    /* Before the warm-up nothing is scored, so every finite update is accepted: the first
+     * two of each group of 3 are held (no step, weight NAN), the third applies one step,
+     * the coordinate-wise median of the three, and empties the buffer. */
+    enum { D = 4, N = 5 };
+    harness h;
+    const char *sets[] = {"defense.type=fldetector", "defense.aggregate=buffered",
+                          "defense.rule=median", "defense.buffer=3", NULL};
+    harness_open(&h, "fldetector", N, D, 0.1, sets);
+    static const float g[6][D] = {
+        {1, 5, -2, 0}, {3, 4, 0, 7},   {2, -1, 9, 1},     /* median {2, 4, 0, 1} */
+        {-1, 0, 0, 8}, {-3, 2, 6, -8}, {10, 1, -6, 2.5f}, /* median {-1, 1, 0, 2.5} */
+    };
+    static const float med[2][D] = {{2, 4, 0, 1}, {-1, 1, 0, 2.5f}};
+    static const int who[6] = {0, 1, 2, 3, 0, 4};
+    float w[D] = {0.5f, -0.5f, 1, 0}, step[D];
+    for (int t = 0; t < 6; t++) {
+        for (int j = 0; j < D; j++)
+            step[j] = 1234.0f; /* must stay untouched by a held arrival's caller */
+        afl_decision dec = arrive(&h, who[t], g[t], w, w, step);
+        if (t % 3 < 2) {
+            cr_assert_eq(dec.verdict, AFL_VERDICT_HELD, "arrival %d", t);
+            cr_assert_eq(dec.apply, 0, "arrival %d", t);
+            cr_assert(isnan(dec.weight), "arrival %d: weight %g", t, dec.weight);
+            continue;
+        }
+        cr_assert_eq(dec.verdict, AFL_VERDICT_ACCEPTED, "arrival %d", t);
+        cr_assert_eq(dec.apply, 1, "arrival %d", t);
+        cr_assert_eq(dec.weight, 1.0, "arrival %d", t);
+        for (int j = 0; j < D; j++) {
+            cr_assert_eq(step[j], med[t / 3][j], "flush %d coord %d: %g, expected %g", t / 3, j,
+                         step[j], med[t / 3][j]);
+            w[j] -= 0.1f * step[j];
+        }
+    }
+    harness_close(&h);
+}
+
+Test(secureafl, fldetector_buffered_rule_is_checked_against_the_buffer)
+{
+    /* krum needs buffer >= 2f + 3: 5 < 2 * 2 + 3; the message names the defense */
+    const char *sets[] = {"defense.type=fldetector",
+                          "defense.aggregate=buffered",
+                          "defense.rule=krum",
+                          "defense.buffer=5",
+                          "defense.f=2",
+                          NULL};
+    afl_config *cfg = config_with(sets);
+    afl_rng *rng = afl_rng_create(3, AFL_RNG_DEFENSE, 0);
+    afl_defense_ctx ctx = {cfg, 10, 10, 8, 0.1, 8, 3, rng, 0, NULL, NULL, NULL, 0};
+    void *st = NULL;
+    const afl_defense_ops *ops = afl_defense_find("fldetector");
+    cr_assert_eq(ops->create(&ctx, &st, &err), AFL_EINPUT);
+    cr_assert_not_null(strstr(err.msg, "defense fldetector, aggregate = buffered (buffer = 5)"),
+                       "%s", err.msg);
+    cr_assert_not_null(strstr(err.msg, "defense.f = 2"), "%s", err.msg);
+    /* the same keys are not checked with the default aggregate = asyncsgd */
+    const char *async[] = {"defense.type=fldetector", "defense.rule=krum", "defense.buffer=5",
+                           "defense.f=2", NULL};
+    afl_config *cfg2 = config_with(async);
+    ctx.cfg = cfg2;
+    cr_assert_eq(ops->create(&ctx, &st, &err), AFL_OK, "%s", err.msg);
+    ops->destroy(st);
+    afl_rng_free(rng);
+    afl_config_free(cfg);
+    afl_config_free(cfg2);
+}
+
+/* Would the defense still accept an update of client k (i.e. is k not removed)? */
+static int fld_active(harness *h, int k)
+{
+    float z[64] = {0};
+    cr_assert_leq(h->d, 64);
+    afl_update u = {k, 0, 0, 0, 0, z, z, z};
+    double score;
+    return h->ops->probe(h->st, &u, &score);
+}
+
+Test(secureafl, fldetector_buffered_drops_a_removed_clients_held_updates_from_the_step)
+{
+    /* The setting of fldetector_removes_a_client_whose_updates_are_far_off_its_prediction
+     * with a buffer of 5 and rule = mean (any held row shows in the step), and client 3,
+     * the one sending random vectors, on every third arrival so that its updates are
+     * nearly always in the buffer.  The test mirrors the buffer: after each arrival, held
+     * updates of clients the defense has removed are dropped; each flush must be the mean
+     * of exactly the mirrored rows plus the flushing one (K = 5 of them), and at least
+     * once client 3 is removed while one of its updates is held. */
+    enum { D = 20, N = 10, BAD = 3, K = 5 };
+    harness h;
+    const char *sets[] = {
+        "defense.type=fldetector", "defense.aggregate=buffered", "defense.rule=mean",
+        "defense.buffer=5",        "defense.warmup=40",          "defense.window=10",
+        "defense.min_arrivals=10", "defense.detect_every=10",    NULL};
+    harness_open(&h, "fldetector", N, D, 0.05, sets);
+    afl_rng *r = afl_rng_create(6, AFL_RNG_TEST, 0);
+    float w[D] = {0}, g[D], step[D], held[K][D];
+    int held_from[K], nheld = 0, flushes = 0, dropped_bad = 0, bad_late = 0, bad_rejected = 0;
+    int good_rejected = 0;
+    for (int t = 0; t < 3000; t++) {
+        int k = t % 3 == 0 ? BAD : (int)afl_rng_below(r, N - 1);
+        k += k >= BAD && t % 3 != 0; /* benign: 0..9 without 3 */
+        for (int j = 0; j < D; j++)
+            g[j] = k == BAD ? 3.0f * (float)afl_rng_normal(r)
+                            : w[j] - 1.0f + 0.05f * (float)afl_rng_normal(r);
+        afl_decision dec = arrive(&h, k, g, w, w, step);
+        /* the mirror: a detection during this arrival removes clients before it is held */
+        int keep = 0;
+        for (int m = 0; m < nheld; m++) {
+            if (!fld_active(&h, held_from[m])) {
+                dropped_bad += held_from[m] == BAD;
+                continue;
+            }
+            memcpy(held[keep], held[m], sizeof held[m]);
+            held_from[keep++] = held_from[m];
+        }
+        nheld = keep;
+        if (k == BAD && t >= 2000) {
+            bad_late++;
+            bad_rejected += dec.verdict == AFL_VERDICT_REJECTED;
+        }
+        if (k != BAD)
+            good_rejected += dec.verdict == AFL_VERDICT_REJECTED;
+        if (dec.verdict == AFL_VERDICT_REJECTED)
+            continue;
+        cr_assert_lt(nheld, K, "arrival %d: the mirror holds %d", t, nheld);
+        memcpy(held[nheld], g, sizeof g);
+        held_from[nheld++] = k;
+        if (dec.verdict == AFL_VERDICT_HELD) {
+            cr_assert_eq(dec.apply, 0);
+            continue;
+        }
+        cr_assert_eq(dec.verdict, AFL_VERDICT_ACCEPTED, "arrival %d", t);
+        cr_assert_eq(dec.apply, 1);
+        cr_assert_eq(nheld, K, "arrival %d flushed %d mirrored rows, not %d", t, nheld, K);
+        for (int j = 0; j < D; j++) {
+            double acc = 0;
+            for (int m = 0; m < K; m++)
+                acc += held[m][j];
+            cr_assert(fabs(step[j] - acc / K) <= 1e-5 * (1 + fabs(acc / K)),
+                      "arrival %d coord %d: step %g, mean of the held rows %g", t, j, step[j],
+                      acc / K);
+            w[j] -= 0.05f * step[j];
+        }
+        nheld = 0;
+        flushes++;
+    }
+    cr_assert_gt(flushes, 100);
+    cr_assert_gt(bad_late, 5);
+    cr_assert_eq(bad_rejected, bad_late, "client %d removed (%d of %d late updates rejected)", BAD,
+                 bad_rejected, bad_late);
+    cr_assert_eq(good_rejected, 0, "no benign client removed");
+    cr_assert_gt(dropped_bad, 0,
+                 "client %d was never removed while an update of it was held: the script tests "
+                 "too little",
+                 BAD);
+    afl_rng_free(r);
+    harness_close(&h);
+}
+
+Test(secureafl, fldetector_buffered_with_a_buffer_of_1_and_the_mean_is_asyncsgd)
+{
+    /* K = 1, rule = mean: every accepted update flushes alone, so the decisions (scores,
+     * distances, removals) and steps must be those of aggregate = asyncsgd, bit for bit:
+     * the pairs, the warm-up and the predictions are per model update in both. */
+    enum { D = 20, N = 10, BAD = 3 };
+    harness a, b;
+    const char *sa[] = {"defense.type=fldetector", "defense.warmup=200",      "defense.window=10",
+                        "defense.min_arrivals=10", "defense.detect_every=10", NULL};
+    const char *sb[] = {
+        "defense.type=fldetector", "defense.warmup=200",      "defense.window=10",
+        "defense.min_arrivals=10", "defense.detect_every=10", "defense.aggregate=buffered",
+        "defense.buffer=1",        "defense.rule=mean",       NULL};
+    harness_open(&a, "fldetector", N, D, 0.05, sa);
+    harness_open(&b, "fldetector", N, D, 0.05, sb);
+    afl_rng *r = afl_rng_create(6, AFL_RNG_TEST, 0);
+    float w[D] = {0}, g[D], step_a[D], step_b[D];
+    int rejected = 0;
+    for (int t = 0; t < 1500; t++) {
+        int k = (int)afl_rng_below(r, N);
+        for (int j = 0; j < D; j++)
+            g[j] = k == BAD ? 3.0f * (float)afl_rng_normal(r)
+                            : w[j] - 1.0f + 0.05f * (float)afl_rng_normal(r);
+        afl_decision da = arrive(&a, k, g, w, w, step_a), db = arrive(&b, k, g, w, w, step_b);
+        cr_assert_eq(da.verdict, db.verdict, "arrival %d", t);
+        cr_assert_eq(da.apply, db.apply, "arrival %d", t);
+        cr_assert(same_bits(da.score, db.score) || (isnan(da.score) && isnan(db.score)),
+                  "arrival %d: score %.17g %.17g", t, da.score, db.score);
+        cr_assert(same_bits(da.aux, db.aux) || (isnan(da.aux) && isnan(db.aux)),
+                  "arrival %d: aux %.17g %.17g", t, da.aux, db.aux);
+        rejected += da.verdict == AFL_VERDICT_REJECTED;
+        if (da.apply) {
+            cr_assert(memcmp(step_a, step_b, sizeof step_a) == 0, "arrival %d: steps differ", t);
+            for (int j = 0; j < D; j++)
+                w[j] -= 0.05f * step_a[j];
+        }
+    }
+    cr_assert_gt(rejected, 0, "nobody removed: the script tests too little");
+    afl_rng_free(r);
+    harness_close(&a);
+    harness_close(&b);
 }
