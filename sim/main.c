@@ -104,7 +104,18 @@ typedef struct {
     int force, threads, progress, print, resume;
     char scenario_buf[4096];
     uint64_t max_memory;
+    int sweep_keys;          /* keys of the scenario's [sweep] section (taken out of cfg) */
+    char sweep_origin[1100]; /* file:line of its first key */
 } cli_opts;
+
+static int note_sweep_key(void *user, const char *key, const char *value, const char *origin)
+{
+    (void)key, (void)value;
+    cli_opts *o = user;
+    if (o->sweep_keys++ == 0)
+        snprintf(o->sweep_origin, sizeof o->sweep_origin, "%s", origin);
+    return 0;
+}
 
 static int parse_opts(int argc, char **argv, afl_config *cfg, cli_opts *o, const char *usage,
                       afl_err *err, int allow_run_opts)
@@ -160,6 +171,13 @@ static int parse_opts(int argc, char **argv, afl_config *cfg, cli_opts *o, const
     int rc = afl_config_load_file(cfg, o->scenario, err);
     if (rc)
         return rc;
+    /* a sweep scenario (scenarios/paper/): check validates its points; run refers to sweep */
+    afl_config_take_section(cfg, "sweep", note_sweep_key, o);
+    if (o->sweep_keys && allow_run_opts)
+        return afl_err_set(err, AFL_EINPUT,
+                           "%s: [sweep]: %s describes a sweep; run it with `aflsim sweep %s` (or "
+                           "remove its [sweep] section to run its base point alone)",
+                           o->sweep_origin, o->scenario, o->scenario);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-')
@@ -287,9 +305,32 @@ static int cmd_check(int argc, char **argv)
         free(text);
     }
     afl_config_free(cfg);
+    int points = 0;
+    if (!rc && o.sweep_keys) {
+        /* every point of the sweep, with the same --set overrides */
+        afl_sweep s = {0};
+        const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+        rc = sets ? AFL_OK : afl_err_set(&err, AFL_ENOMEM, "out of memory");
+        for (int i = 0; !rc && i < argc; i++) {
+            if (strcmp(argv[i], "--set") == 0 && i + 1 < argc)
+                sets[s.nsets++] = argv[++i];
+            else if (strncmp(argv[i], "--set=", 6) == 0)
+                sets[s.nsets++] = argv[i] + 6;
+        }
+        s.scenario = o.scenario;
+        s.sets = sets;
+        if (!rc)
+            rc = afl_sweep_load_section(&s, &err);
+        if (!rc)
+            rc = afl_sweep_validate(&s, &points, &err);
+        afl_sweep_free(&s);
+        free(sets);
+    }
     if (rc)
         return fail(&err);
-    if (!o.print)
+    if (!o.print && o.sweep_keys)
+        printf("%s: ok (a sweep of %d points: run it with aflsim sweep)\n", o.scenario, points);
+    else if (!o.print)
         printf("%s: ok\n", o.scenario);
     return 0;
 }

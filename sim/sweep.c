@@ -390,6 +390,22 @@ static int point_config(const afl_sweep *s, int p, afl_config **out, afl_err *er
     return AFL_OK;
 }
 
+int afl_sweep_validate(afl_sweep *s, int *points, afl_err *err)
+{
+    int np = n_points(s);
+    *points = np;
+    if (np < 0)
+        return afl_err_set(err, AFL_EINPUT, "the sweep has more than 10 million points");
+    for (int p = 0; p < np; p++) {
+        afl_config *c;
+        int rc = point_config(s, p, &c, err);
+        if (rc)
+            return rc;
+        afl_config_free(c);
+    }
+    return AFL_OK;
+}
+
 static int in_shard(const afl_sweep *s, int p)
 {
     return s->shard_n <= 0 || p % s->shard_n == s->shard_i;

@@ -59,6 +59,8 @@ int afl_sweep_set_seeds(afl_sweep *s, const char *spec, const char *origin, afl_
  * section.key = v1,v2,... axes); command-line axes given before are kept and
  * an axis on the command line replaces the file's axis of the same key. */
 int afl_sweep_load_section(afl_sweep *s, afl_err *err);
+/* Resolves every point's configuration (nothing is written); *points = their number. */
+int afl_sweep_validate(afl_sweep *s, int *points, afl_err *err);
 /* Validates every point, then runs the unfinished ones. */
 int afl_sweep_run(afl_sweep *s, afl_sweep_result *res, afl_err *err);
 /* Rebuilds results.csv / table.csv / worst.csv from whatever points are finished. */

@@ -1,5 +1,7 @@
 /* tests/test_cli.c - the aflsim command as a user meets it: exit statuses,
  * messages, list/describe, and the generated docs being current. */
+#include <sys/stat.h>
+
 #include "testutil.h"
 
 Test(cli, misspelt_key_exits_2_naming_the_line)
@@ -47,6 +49,39 @@ Test(cli, shipped_scenarios_check_ok)
     snprintf(cmd, sizeof cmd, "%s check %s/scenarios/quickstart.ini", TU_AFLSIM, AFL_SOURCE_ROOT);
     cr_assert_eq(tu_sh(cmd, &out), 0, "%s", out);
     free(out);
+    /* a paper experiment is a sweep: check resolves every point */
+    snprintf(cmd, sizeof cmd, "%s check %s/scenarios/paper/taumax.ini", TU_AFLSIM,
+             AFL_SOURCE_ROOT);
+    cr_assert_eq(tu_sh(cmd, &out), 0, "%s", out);
+    cr_assert(strstr(out, "ok (a sweep of "), "%s", out);
+    free(out);
+}
+
+Test(cli, sweep_scenario_is_checked_point_by_point_and_not_run_alone)
+{
+    char *dir = tu_tmpdir(), cmd[2048], path[600], *out;
+    snprintf(path, sizeof path, "%s/sw.ini", dir);
+    tu_write(path, "[sim]\nrounds = 10\n[model]\ntype = none\n[data]\ndataset = synthetic\n"
+                   "[sweep]\nseeds = 1-2\nclients.n = 5, 10\ndefense.type = asyncsgd, kardam\n");
+    snprintf(cmd, sizeof cmd, "%s check %s", TU_AFLSIM, path);
+    cr_assert_eq(tu_sh(cmd, &out), 0, "%s", out);
+    cr_assert(strstr(out, "ok (a sweep of 8 points"), "%s", out);
+    free(out);
+    /* one bad point: exit 2 naming the point and the key */
+    tu_write(path, "[sim]\nrounds = 10\n[model]\ntype = none\n[data]\ndataset = synthetic\n"
+                   "[sweep]\nclients.n = 5, -1\n");
+    cr_assert_eq(tu_sh(cmd, &out), 2, "%s", out);
+    cr_assert(strstr(out, "sweep point") && strstr(out, "clients.n"), "%s", out);
+    free(out);
+    /* run refers to sweep and writes nothing */
+    snprintf(cmd, sizeof cmd, "%s run %s --out %s/run", TU_AFLSIM, path, dir);
+    cr_assert_eq(tu_sh(cmd, &out), 2, "%s", out);
+    cr_assert(strstr(out, "sw.ini:8: [sweep]") && strstr(out, "aflsim sweep"), "%s", out);
+    free(out);
+    snprintf(path, sizeof path, "%s/run", dir);
+    struct stat st;
+    cr_assert(stat(path, &st) != 0, "run created %s", path);
+    free(dir);
 }
 
 Test(cli, list_and_describe_show_the_registries)
