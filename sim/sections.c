@@ -79,8 +79,8 @@ static const afl_param train_params[] = {
     {"lr", AFL_P_REAL, "0.01", 0, 1e6, NULL,
      "server (global) learning rate eta: w <- w - eta * step"},
     {"local_steps", AFL_P_INT, "1", 1, 1e6, NULL,
-     "local SGD steps per job; 1 sends the minibatch gradient (the paper), E > 1 sends "
-     "(w_start - w_end) / local_lr"},
+     "local SGD steps per job; 1 sends the minibatch gradient, E > 1 sends "
+     "(w_start - w_end) / local_lr (the paper scenarios use 2: docs/reproducing.md)"},
     {"local_lr", AFL_P_REAL, "0.01", 1e-12, 1e6, NULL, "learning rate of local SGD steps"},
     {NULL, 0, NULL, 0, 0, NULL, NULL}};
 
