@@ -22,24 +22,8 @@
 #include "defenses/defense.h"
 #include "defenses/rules.h"
 
-static const afl_param params[] = {
-    {"buffer", AFL_P_INT, "10", 1, 100000, NULL,
-     "buffered: number K of arrivals aggregated per step (the K-th arrival flushes)"},
-    {"rule", AFL_P_ENUM, "median", 0, 0, AFL_RULE_CHOICES,
-     "buffered: robust rule applied to the K buffered updates"},
-    {"trim", AFL_P_INT, "1", 0, 100000, NULL,
-     "buffered, rule=trimmed_mean: values dropped from each end per coordinate (needs 2 trim < "
-     "buffer)"},
-    {"f", AFL_P_INT, "1", 0, 100000, NULL,
-     "buffered, rule=krum/multikrum/bulyan: assumed number of Byzantine updates in a buffer "
-     "(krum needs buffer >= 2f+3, bulyan buffer >= 4f+3)"},
-    {"multikrum_m", AFL_P_INT, "0", 0, 100000, NULL,
-     "buffered, rule=multikrum: number of best-scored updates averaged (0 = buffer - f)"},
-    {"cc_tau", AFL_P_REAL, "100", 1e-12, 1e30, NULL,
-     "buffered, rule=centered_clipping: clipping radius tau"},
-    {"cc_iters", AFL_P_INT, "1", 1, 1000, NULL,
-     "buffered, rule=centered_clipping: clipping iterations L"},
-    {NULL, 0, NULL, 0, 0, NULL, NULL}};
+static const afl_param params[] = {AFL_RULE_BUFFER_PARAMS("buffered"),
+                                   {NULL, 0, NULL, 0, 0, NULL, NULL}};
 
 typedef struct {
     size_t d;
@@ -66,22 +50,15 @@ static void destroy(void *st)
 
 static int create(const afl_defense_ctx *ctx, void **out, afl_err *err)
 {
-    const afl_config *c = ctx->cfg;
-    int rule = afl_rule_parse(afl_cfg_str(c, "defense", "rule"));
-    if (rule < 0)
-        return afl_err_set(err, AFL_EINTERNAL, "unknown rule '%s'",
-                           afl_cfg_str(c, "defense", "rule"));
     state *s = calloc(1, sizeof *s);
     if (!s)
         return afl_err_set(err, AFL_ENOMEM, "out of memory");
     s->d = ctx->d;
-    s->K = (int)afl_cfg_int(c, "defense", "buffer");
-    s->rule = (afl_rule_kind)rule;
-    s->p.trim = (int)afl_cfg_int(c, "defense", "trim");
-    s->p.f = (int)afl_cfg_int(c, "defense", "f");
-    s->p.m = (int)afl_cfg_int(c, "defense", "multikrum_m");
-    s->p.tau = afl_cfg_real(c, "defense", "cc_tau");
-    s->p.iters = (int)afl_cfg_int(c, "defense", "cc_iters");
+    int rc = afl_rule_from_cfg(ctx->cfg, &s->K, &s->rule, &s->p, err);
+    if (rc) {
+        free(s);
+        return rc;
+    }
     s->buf = malloc((size_t)s->K * s->d * sizeof *s->buf);
     s->rows = malloc((size_t)s->K * sizeof *s->rows);
     s->center = calloc(s->d, sizeof *s->center);
@@ -94,7 +71,7 @@ static int create(const afl_defense_ctx *ctx, void **out, afl_err *err)
     s->p.cc_v = s->center;
     for (int i = 0; i < s->K; i++)
         s->rows[i] = s->buf + (size_t)i * s->d;
-    int rc = afl_rule_check(s->rule, &s->p, s->K, "defense.", err);
+    rc = afl_rule_check(s->rule, &s->p, s->K, "defense.", err);
     if (rc) {
         afl_err_prefix(err, "defense buffered (buffer = %d)", s->K);
         destroy(s);

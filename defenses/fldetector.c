@@ -85,24 +85,7 @@ static const afl_param params[] = {
      "aggregation underneath the detector: asyncsgd = apply each accepted update alone; "
      "buffered = hold accepted updates and, on the K-th, apply rule(the K buffered updates), as "
      "defense buffered does (FLDetector runs on top of mean, trim, median or Krum)"},
-    {"buffer", AFL_P_INT, "10", 1, 100000, NULL,
-     "aggregate = buffered: number K of accepted arrivals aggregated per step (the K-th "
-     "flushes)"},
-    {"rule", AFL_P_ENUM, "median", 0, 0, AFL_RULE_CHOICES,
-     "aggregate = buffered: robust rule applied to the K buffered updates"},
-    {"trim", AFL_P_INT, "1", 0, 100000, NULL,
-     "aggregate = buffered, rule=trimmed_mean: values dropped from each end per coordinate "
-     "(needs 2 trim < buffer)"},
-    {"f", AFL_P_INT, "1", 0, 100000, NULL,
-     "aggregate = buffered, rule=krum/multikrum/bulyan: assumed number of Byzantine updates in "
-     "a buffer (krum needs buffer >= 2f+3, bulyan buffer >= 4f+3)"},
-    {"multikrum_m", AFL_P_INT, "0", 0, 100000, NULL,
-     "aggregate = buffered, rule=multikrum: number of best-scored updates averaged (0 = buffer "
-     "- f)"},
-    {"cc_tau", AFL_P_REAL, "100", 1e-12, 1e30, NULL,
-     "aggregate = buffered, rule=centered_clipping: clipping radius tau"},
-    {"cc_iters", AFL_P_INT, "1", 1, 1000, NULL,
-     "aggregate = buffered, rule=centered_clipping: clipping iterations L"},
+    AFL_RULE_BUFFER_PARAMS("aggregate = buffered"),
     {NULL, 0, NULL, 0, 0, NULL, NULL}};
 
 /* ---- exact 1-D k-means and the gap statistic -------------------------------------------- */
@@ -338,19 +321,11 @@ static int create(const afl_defense_ctx *ctx, void **out, afl_err *err)
     S->lb.mu_max = mu_cap > 0 ? mu_cap / ctx->lr : 0;
     S->buffered = strcmp(afl_cfg_str(cfg, "defense", "aggregate"), "buffered") == 0;
     if (S->buffered) {
-        int rule = afl_rule_parse(afl_cfg_str(cfg, "defense", "rule"));
-        if (rule < 0) {
+        int rc = afl_rule_from_cfg(cfg, &S->K, &S->rule, &S->rp, err);
+        if (rc) {
             state_free(S);
-            return afl_err_set(err, AFL_EINTERNAL, "unknown rule '%s'",
-                               afl_cfg_str(cfg, "defense", "rule"));
+            return rc;
         }
-        S->rule = (afl_rule_kind)rule;
-        S->K = (int)afl_cfg_int(cfg, "defense", "buffer");
-        S->rp.trim = (int)afl_cfg_int(cfg, "defense", "trim");
-        S->rp.f = (int)afl_cfg_int(cfg, "defense", "f");
-        S->rp.m = (int)afl_cfg_int(cfg, "defense", "multikrum_m");
-        S->rp.tau = afl_cfg_real(cfg, "defense", "cc_tau");
-        S->rp.iters = (int)afl_cfg_int(cfg, "defense", "cc_iters");
         S->buf = malloc((size_t)S->K * d * sizeof *S->buf);
         S->buf_client = malloc((size_t)S->K * sizeof *S->buf_client);
         S->rows = malloc((size_t)S->K * sizeof *S->rows);
@@ -367,7 +342,7 @@ static int create(const afl_defense_ctx *ctx, void **out, afl_err *err)
         for (int j = 0; j < S->K; j++)
             S->rows[j] = S->buf + (size_t)j * d;
         S->rp.cc_v = S->center;
-        int rc = afl_rule_check(S->rule, &S->rp, S->K, "defense.", err);
+        rc = afl_rule_check(S->rule, &S->rp, S->K, "defense.", err);
         if (rc) {
             afl_err_prefix(err, "defense fldetector, aggregate = buffered (buffer = %d)", S->K);
             state_free(S);

@@ -15,6 +15,8 @@
  */
 #include "defenses/rules.h"
 
+#include "sim/config.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,14 +33,14 @@ typedef struct {
 
 struct afl_rules_ws {
     int n_max;
-    size_t buf_len;   /* floats in buf */
-    float *buf;       /* (n, B) column block */
-    double *acc;      /* (BLOCK_MAX) per-column accumulators */
-    double *dist;     /* (n_max, n_max) squared distances */
-    double *tmpd;     /* (n_max) scratch */
-    double *dscr;     /* (n_max) per-vector scratch (clip factors, weights) */
-    score_idx *si;    /* (n_max) */
-    int *idx;         /* (n_max) */
+    size_t buf_len; /* floats in buf */
+    float *buf;     /* (n, B) column block */
+    double *acc;    /* (BLOCK_MAX) per-column accumulators */
+    double *dist;   /* (n_max, n_max) squared distances */
+    double *tmpd;   /* (n_max) scratch */
+    double *dscr;   /* (n_max) per-vector scratch (clip factors, weights) */
+    score_idx *si;  /* (n_max) */
+    int *idx;       /* (n_max) */
     unsigned char *alive;
     const float **ptrs; /* (n_max) */
     float *col;         /* (n_max) one column (fallback) */
@@ -246,8 +248,8 @@ static void network_sse(const int (*net)[2], int len, float *buf, size_t B, size
     }
 }
 
-__attribute__((target("avx2"))) static void network_avx2(const int (*net)[2], int len,
-                                                          float *buf, size_t B, size_t bw)
+__attribute__((target("avx2"))) static void network_avx2(const int (*net)[2], int len, float *buf,
+                                                         size_t B, size_t bw)
 {
     for (int c = 0; c < len; c++) {
         float *a = buf + (size_t)net[c][0] * B, *b = buf + (size_t)net[c][1] * B;
@@ -293,9 +295,12 @@ static void select_k(float *a, int n, int k)
     while (hi > lo) {
         int mid = lo + (hi - lo) / 2;
         float t;
-        if (a[mid] < a[lo]) t = a[mid], a[mid] = a[lo], a[lo] = t;
-        if (a[hi] < a[lo]) t = a[hi], a[hi] = a[lo], a[lo] = t;
-        if (a[hi] < a[mid]) t = a[hi], a[hi] = a[mid], a[mid] = t;
+        if (a[mid] < a[lo])
+            t = a[mid], a[mid] = a[lo], a[lo] = t;
+        if (a[hi] < a[lo])
+            t = a[hi], a[hi] = a[lo], a[lo] = t;
+        if (a[hi] < a[mid])
+            t = a[hi], a[hi] = a[mid], a[mid] = t;
         float p = a[mid];
         int i = lo, j = hi;
         while (i <= j) {
@@ -456,8 +461,8 @@ static int check_krum(const char *rule, int n, int f, int need_4f, afl_err *err)
         return afl_err_set(err, AFL_EINPUT, "%s needs f >= 0 (f = %d)", rule, f);
     if (need_4f ? n < 4 * f + 3 : n < 2 * f + 3) {
         if (n < 3)
-            return afl_err_set(err, AFL_EINPUT, "%s needs n >= %s >= 3 inputs, but n = %d",
-                               rule, need_4f ? "4f + 3" : "2f + 3", n);
+            return afl_err_set(err, AFL_EINPUT, "%s needs n >= %s >= 3 inputs, but n = %d", rule,
+                               need_4f ? "4f + 3" : "2f + 3", n);
         return afl_err_set(err, AFL_EINPUT,
                            "%s needs n >= %s inputs, but n = %d with f = %d (at most %d "
                            "Byzantine inputs can be tolerated with n = %d)",
@@ -578,7 +583,9 @@ int afl_rule_multikrum(afl_rules_ws *ws, const float *const *x, int n, size_t d,
     if (rc)
         return rc;
     if (m < 1 || m > n)
-        return afl_err_set(err, AFL_EINPUT, "multikrum averages m = %d of n = %d inputs; it needs 1 <= m <= n", m, n);
+        return afl_err_set(err, AFL_EINPUT,
+                           "multikrum averages m = %d of n = %d inputs; it needs 1 <= m <= n", m,
+                           n);
     krum_scores(ws, x, n, d, f);
     qsort(ws->si, (size_t)n, sizeof *ws->si, cmp_score_idx);
     for (int r = 0; r < m; r++) {
@@ -590,8 +597,8 @@ int afl_rule_multikrum(afl_rules_ws *ws, const float *const *x, int n, size_t d,
     return finish(out, d, "multikrum", err);
 }
 
-int afl_rule_bulyan(afl_rules_ws *ws, const float *const *x, int n, size_t d, int f,
-                    int *selected, float *out, afl_err *err)
+int afl_rule_bulyan(afl_rules_ws *ws, const float *const *x, int n, size_t d, int f, int *selected,
+                    float *out, afl_err *err)
 {
     int rc = check_n(ws, n, d, "bulyan", err);
     if (!rc)
@@ -636,7 +643,7 @@ int afl_rule_bulyan(afl_rules_ws *ws, const float *const *x, int n, size_t d, in
                 sort_column(ws, ws->buf, B, theta, k);
         const float *s = ws->buf;
         for (size_t k = 0; k < bw; k++) {
-#define S(r) ((double)s[(size_t)(r) * B + k])
+#define S(r) ((double)s[(size_t)(r)*B + k])
             double med = (S((theta - 1) / 2) + S(theta / 2)) * 0.5;
             /* grow the window [l, h) outwards from the middle, closest value first
              * (ties: the lower one); the values are sorted, so this takes the beta
@@ -660,8 +667,8 @@ int afl_rule_bulyan(afl_rules_ws *ws, const float *const *x, int n, size_t d, in
 
 /* ---- centered clipping ----------------------------------------------------------------- */
 
-int afl_rule_centered_clipping(afl_rules_ws *ws, const float *const *x, int n, size_t d,
-                               double tau, int iters, float *v, afl_err *err)
+int afl_rule_centered_clipping(afl_rules_ws *ws, const float *const *x, int n, size_t d, double tau,
+                               int iters, float *v, afl_err *err)
 {
     int rc = check_n(ws, n, d, "centered_clipping", err);
     if (rc)
@@ -716,8 +723,7 @@ int afl_rule_centered_clipping(afl_rules_ws *ws, const float *const *x, int n, s
 /* ---- FLTrust ---------------------------------------------------------------------------- */
 
 int afl_rule_fltrust(afl_rules_ws *ws, const float *const *x, int n, size_t d, const float *g0,
-                     double *trust, double *cosine, double *total_trust, float *out,
-                     afl_err *err)
+                     double *trust, double *cosine, double *total_trust, float *out, afl_err *err)
 {
     int rc = check_n(ws, n, d, "fltrust", err);
     if (rc)
@@ -796,6 +802,24 @@ int afl_rule_parse(const char *s)
     return -1;
 }
 
+int afl_rule_from_cfg(const struct afl_config *cfg, int *K, afl_rule_kind *kind, afl_rule_params *p,
+                      afl_err *err)
+{
+    const char *name = afl_cfg_str(cfg, "defense", "rule");
+    int rule = afl_rule_parse(name);
+    if (rule < 0)
+        return afl_err_set(err, AFL_EINTERNAL, "unknown rule '%s'", name);
+    *kind = (afl_rule_kind)rule;
+    *K = (int)afl_cfg_int(cfg, "defense", "buffer");
+    memset(p, 0, sizeof *p);
+    p->trim = (int)afl_cfg_int(cfg, "defense", "trim");
+    p->f = (int)afl_cfg_int(cfg, "defense", "f");
+    p->m = (int)afl_cfg_int(cfg, "defense", "multikrum_m");
+    p->tau = afl_cfg_real(cfg, "defense", "cc_tau");
+    p->iters = (int)afl_cfg_int(cfg, "defense", "cc_iters");
+    return AFL_OK;
+}
+
 const char *afl_rule_name(afl_rule_kind k)
 {
     return (unsigned)k < sizeof rule_names / sizeof rule_names[0] ? rule_names[k] : "?";
@@ -862,8 +886,7 @@ int afl_rule_apply(afl_rules_ws *ws, afl_rule_kind k, const afl_rule_params *p,
     case AFL_RULE_TRIMMED_MEAN: return afl_rule_trimmed_mean(ws, x, n, d, p->trim, out, err);
     case AFL_RULE_KRUM: return afl_rule_krum(ws, x, n, d, p->f, NULL, NULL, out, err);
     case AFL_RULE_MULTIKRUM:
-        return afl_rule_multikrum(ws, x, n, d, p->f, p->m > 0 ? p->m : n - p->f, NULL, out,
-                                  err);
+        return afl_rule_multikrum(ws, x, n, d, p->f, p->m > 0 ? p->m : n - p->f, NULL, out, err);
     case AFL_RULE_BULYAN: return afl_rule_bulyan(ws, x, n, d, p->f, NULL, out, err);
     case AFL_RULE_CENTERED_CLIPPING: {
         if (!p->cc_v)

@@ -89,14 +89,14 @@ int afl_rule_multikrum(afl_rules_ws *ws, const float *const *x, int n, size_t d,
  * set; the neighbour count |R| - f - 2 is kept >= 1 in the last picks), then per
  * coordinate the mean of the beta = theta - 2f selected values closest to their median.
  * Needs n >= 4f + 3.  selected (theta, may be NULL) receives the picks in order. */
-int afl_rule_bulyan(afl_rules_ws *ws, const float *const *x, int n, size_t d, int f,
-                    int *selected, float *out, afl_err *err);
+int afl_rule_bulyan(afl_rules_ws *ws, const float *const *x, int n, size_t d, int f, int *selected,
+                    float *out, afl_err *err);
 
 /* Centered clipping: v is (d), in: v_0 (e.g. the previous aggregate), out: v_L after
  *   v_l = v_{l-1} + (1/n) sum_i clip_tau(x_i - v_{l-1}),  clip_tau(z) = z min(1, tau/||z||)
  * for l = 1..iters.  Needs tau > 0, iters >= 1.  On AFL_ENUMERIC v is set to zero. */
-int afl_rule_centered_clipping(afl_rules_ws *ws, const float *const *x, int n, size_t d,
-                               double tau, int iters, float *v, afl_err *err);
+int afl_rule_centered_clipping(afl_rules_ws *ws, const float *const *x, int n, size_t d, double tau,
+                               int iters, float *v, afl_err *err);
 
 /* FLTrust aggregate with reference g0 (d):
  *   TS_i = max(0, cos(x_i, g0)),  out = sum_i TS_i (||g0||/||x_i||) x_i / sum_i TS_i.
@@ -105,8 +105,7 @@ int afl_rule_centered_clipping(afl_rules_ws *ws, const float *const *x, int n, s
  * cosine (n, may be NULL) the raw cosines (NAN where undefined), total_trust (may be NULL)
  * sum_i TS_i.  A non-finite g0 is AFL_ENUMERIC. */
 int afl_rule_fltrust(afl_rules_ws *ws, const float *const *x, int n, size_t d, const float *g0,
-                     double *trust, double *cosine, double *total_trust, float *out,
-                     afl_err *err);
+                     double *trust, double *cosine, double *total_trust, float *out, afl_err *err);
 
 /* ---- one rule chosen by name (for defenses with a `rule` key) ----------------------- */
 
@@ -131,6 +130,36 @@ typedef struct afl_rule_params {
     int iters;   /* centered_clipping: iterations L */
     float *cc_v; /* centered_clipping: (d) centre, in v_0, out v_L (the caller keeps it) */
 } afl_rule_params;
+
+/* The parameter-table entries (sim/param.h) of a rule run over a buffer of K updates, the
+ * [defense] keys buffer, rule, trim, f, multikrum_m, cc_tau, cc_iters; WHEN names the
+ * setting in every help text ("buffered", "aggregate = buffered").  Shared by
+ * defenses/buffered.c and defenses/fldetector.c, read back by afl_rule_from_cfg. */
+/* clang-format off */
+#define AFL_RULE_BUFFER_PARAMS(WHEN)                                                              \
+    {"buffer", AFL_P_INT, "10", 1, 100000, NULL,                                                 \
+     WHEN ": number K of arrivals aggregated per step (the K-th arrival flushes)"},               \
+    {"rule", AFL_P_ENUM, "median", 0, 0, AFL_RULE_CHOICES,                                       \
+     WHEN ": robust rule applied to the K buffered updates"},                                     \
+    {"trim", AFL_P_INT, "1", 0, 100000, NULL,                                                    \
+     WHEN ", rule=trimmed_mean: values dropped from each end per coordinate (needs 2 trim < "     \
+     "buffer)"},                                                                                  \
+    {"f", AFL_P_INT, "1", 0, 100000, NULL,                                                       \
+     WHEN ", rule=krum/multikrum/bulyan: assumed number of Byzantine updates in a buffer "        \
+     "(krum needs buffer >= 2f+3, bulyan buffer >= 4f+3)"},                                       \
+    {"multikrum_m", AFL_P_INT, "0", 0, 100000, NULL,                                             \
+     WHEN ", rule=multikrum: number of best-scored updates averaged (0 = buffer - f)"},           \
+    {"cc_tau", AFL_P_REAL, "100", 1e-12, 1e30, NULL,                                             \
+     WHEN ", rule=centered_clipping: clipping radius tau"},                                       \
+    {"cc_iters", AFL_P_INT, "1", 1, 1000, NULL,                                                  \
+     WHEN ", rule=centered_clipping: clipping iterations L"}
+/* clang-format on */
+
+/* Reads the keys of AFL_RULE_BUFFER_PARAMS from the [defense] section of cfg (an
+ * afl_config, sim/config.h): *K = buffer, *kind = rule, *p = the rest (p->cc_v = NULL). */
+struct afl_config;
+int afl_rule_from_cfg(const struct afl_config *cfg, int *K, afl_rule_kind *kind, afl_rule_params *p,
+                      afl_err *err);
 
 /* The kind named s (one of AFL_RULE_CHOICES); -1 if none. */
 int afl_rule_parse(const char *s);
