@@ -103,3 +103,26 @@ Test(paper_scenarios, every_experiment_and_the_quickstart_share_the_client_work)
         afl_config_free(c);
     }
 }
+
+/* scripts/reproduce plans every experiment in each form (it once ended silently with status 1
+ * whenever --rounds was not given): --dry-run prints the folder and the sweep command. */
+Test(paper_scenarios, reproduce_plans_every_experiment_in_every_form)
+{
+    const char *forms[][2] = {{"--quick", "-quick"},
+                              {"", ""},
+                              {"--quick --rounds 30", "-quick-r30"},
+                              {"--rounds 30 --seeds 1-2", "-r30"}};
+    for (size_t e = 0; e < sizeof experiments / sizeof experiments[0]; e++)
+        for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+            char cmd[1200], want[200], *out;
+            snprintf(cmd, sizeof cmd, "%s/scripts/reproduce %s %s --dry-run", AFL_SOURCE_ROOT,
+                     experiments[e].name, forms[f][0]);
+            cr_assert_eq(tu_sh(cmd, &out), 0, "%s: %s", cmd, out);
+            snprintf(want, sizeof want, "out: runs/paper/%s%s\n", experiments[e].name, forms[f][1]);
+            cr_assert(strstr(out, want), "%s: %s", cmd, out);
+            snprintf(want, sizeof want, "scenarios/paper/%s.ini --out runs/paper/%s%s/sweep",
+                     experiments[e].name, experiments[e].name, forms[f][1]);
+            cr_assert(strstr(out, want), "%s: %s", cmd, out);
+            free(out);
+        }
+}
