@@ -9,11 +9,13 @@
  * (train_cifar10.py, --byz-test kardam) for the `global` / `history` options.
  *
  * Rule (gradient-like updates, the server applies w <- w - lr * step):
- *   coefficient = worker (template): k = ||g - g_prev|| / ||x - x_prev||, where (g, x) is
- *     this update and the model it was computed on (u->w_base) and (g_prev, x_prev) the
- *     same worker's previous request (every finite request, accepted or not);
- *   coefficient = global (ZENO baseline): the same with (g_prev, x_prev) = the last
- *     ACCEPTED update and the model it was computed on.
+ *   coefficient = global (default; specs/algorithms.md 4.13, ZENO baseline):
+ *     k = ||g - g_prev|| / ||x - x_prev||, where (g, x) is this update and the model it was
+ *     computed on (u->w_base) and (g_prev, x_prev) the last ACCEPTED update and its model;
+ *   coefficient = worker (template): the same with (g_prev, x_prev) = the same worker's
+ *     previous request (every finite request, accepted or not).  A worker's first request
+ *     then has no k and passes untested: with the paper scenarios' two local steps, the
+ *     first x100 requests of 5 attackers destroy the model (docs/defenses-filters.md).
  *   threshold = worker_max (template): each worker keeps its last `window` (25)
  *     coefficients, the current one included; K = q-quantile over workers of their max;
  *   threshold = history (ZENO): K = q-quantile of the last `window` (2n) coefficients of
@@ -41,9 +43,10 @@
 #include "defenses/defense.h"
 
 static const afl_param params[] = {
-    {"coefficient", AFL_P_ENUM, "worker", 0, 0, "worker|global",
-     "Lipschitz coefficient against the same worker's previous request (Kardam template) or "
-     "against the last accepted update (ZENO's Kardam baseline)"},
+    {"coefficient", AFL_P_ENUM, "global", 0, 0, "global|worker",
+     "Lipschitz coefficient against the last accepted update and its model (specs/algorithms.md "
+     "4.13; ZENO's Kardam baseline) or against the same worker's previous request (Kardam "
+     "template: a worker's first request is accepted untested)"},
     {"threshold", AFL_P_ENUM, "worker_max", 0, 0, "worker_max|history",
      "worker_max: quantile over workers of each worker's largest recent coefficient "
      "(template); history: quantile of the last `window` accepted coefficients (ZENO)"},

@@ -102,10 +102,12 @@ static afl_decision h_send(harness *h, int c, const float *g, const float *w_bas
 
 /* ---- Kardam ---------------------------------------------------------------------------- */
 
+static const char *const kardam_worker[] = {"coefficient=worker", NULL};
+
 Test(kardam, coefficient_is_gradient_change_over_model_change)
 {
     harness h;
-    h_open(&h, "kardam", 4, 4, 0.1, NULL);
+    h_open(&h, "kardam", 4, 4, 0.1, kardam_worker);
     float x1[4] = {0, 0, 0, 0}, x2[4] = {0, 0, 0, 2};
     float g1[4] = {1, 0, 0, 0}, g2[4] = {1, 3, 4, 0}, step[4];
     afl_decision d = h_send(&h, 0, g1, x1, 0, x1, 0, step);
@@ -136,7 +138,7 @@ static afl_decision send_coef(harness *h, int w, float k, int64_t *ver)
 Test(kardam, threshold_is_the_two_thirds_quantile_of_per_worker_maxima)
 {
     harness h;
-    h_open(&h, "kardam", 4, 4, 0.1, NULL);
+    h_open(&h, "kardam", 4, 4, 0.1, kardam_worker);
     float zero[4] = {0}, step[4];
     int64_t ver = 0;
     for (int w = 0; w < 4; w++)
@@ -162,7 +164,7 @@ Test(kardam, threshold_is_the_two_thirds_quantile_of_per_worker_maxima)
 Test(kardam, anti_stall_accepts_after_n_consecutive_rejections)
 {
     harness h;
-    h_open(&h, "kardam", 4, 4, 0.1, NULL);
+    h_open(&h, "kardam", 4, 4, 0.1, kardam_worker);
     float zero[4] = {0}, step[4];
     int64_t ver = 0;
     for (int w = 0; w < 4; w++)
@@ -190,7 +192,7 @@ Test(kardam, anti_stall_accepts_after_n_consecutive_rejections)
 Test(kardam, inverse_dampening_weights_by_one_over_one_plus_staleness)
 {
     harness h;
-    const char *sets[] = {"dampening=inverse", NULL};
+    const char *sets[] = {"coefficient=worker", "dampening=inverse", NULL};
     h_open(&h, "kardam", 4, 4, 0.1, sets);
     float w[4] = {0}, g[4] = {4, 8, -4, 0}, step[4];
     afl_decision d = h_send(&h, 1, g, w, 7, w, 10, step); /* tau = 3 */
@@ -205,7 +207,8 @@ Test(kardam, inverse_dampening_weights_by_one_over_one_plus_staleness)
 Test(kardam, frequency_filter_stops_a_worker_from_dominating)
 {
     harness h;
-    const char *sets[] = {"frequency_filter=true", "f_frac=0.25", NULL}; /* n = 8: f = 2 */
+    const char *sets[] = {"coefficient=worker", "frequency_filter=true", "f_frac=0.25",
+                          NULL}; /* n = 8: f = 2 */
     h_open(&h, "kardam", 8, 4, 0.1, sets);
     float step[4];
     for (int i = 0; i < 3; i++) {
@@ -227,11 +230,13 @@ static void honest(const float *x, float *g, afl_rng *r, size_t d)
         g[i] = (x[i] - (float)(i % 3)) + 0.01f * (float)afl_rng_normal(r);
 }
 
-Test(kardam, rejects_a_100x_update)
+/* Client 0 turns to 100x updates at arrival 100 (its first request may fall before or
+ * after); first_attack_is_first_request: it sends 100x from its very first request. */
+static void kardam_100x(const char *const *sets, int from_first)
 {
     enum { D = 8, N = 10, HIST = 12 };
     harness h;
-    h_open(&h, "kardam", N, D, 0.1, NULL);
+    h_open(&h, "kardam", N, D, 0.1, sets);
     afl_rng *r = afl_rng_create(11, AFL_RNG_TEST, 0);
     float models[HIST][D] = {{0}}, g[D], step[D];
     for (int i = 0; i < D; i++)
@@ -243,12 +248,12 @@ Test(kardam, rejects_a_100x_update)
         int64_t tau = (int64_t)afl_rng_below(r, (uint64_t)(ver < 5 ? ver : 5) + 1);
         const float *xb = models[(ver - tau) % HIST];
         honest(xb, g, r, D);
-        int attack = c == 0 && t >= 100;
+        int attack = c == 0 && (from_first || t >= 100);
         if (attack)
             for (int i = 0; i < D; i++)
                 g[i] *= 100.0f;
         afl_decision d = h_send(&h, c, g, xb, ver - tau, models[ver % HIST], ver, step);
-        if (attack && !isnan(d.score)) {
+        if (attack && (from_first || !isnan(d.score))) {
             attacker_seen++;
             attacker_rejected += d.verdict == AFL_VERDICT_REJECTED;
         } else if (!attack && t >= 100) {
@@ -267,6 +272,26 @@ Test(kardam, rejects_a_100x_update)
     cr_assert_lt(honest_rejected, honest_n / 2, "honest rejected %d of %d", honest_rejected,
                  honest_n);
     afl_rng_free(r);
+    h_close(&h);
+}
+
+Test(kardam, rejects_a_100x_update)
+{
+    kardam_100x(NULL, 0); /* coefficient = global (default) */
+    kardam_100x(kardam_worker, 0);
+}
+
+/* The default compares every request with the last accepted update, so an attacker's very
+ * first request is tested too; the template's per-worker coefficient has nothing to compare
+ * a worker's first request with and accepts it (docs/defenses-filters.md). */
+Test(kardam, default_tests_a_workers_first_request)
+{
+    kardam_100x(NULL, 1);
+    harness h;
+    h_open(&h, "kardam", 4, 4, 0.1, kardam_worker);
+    float x[4] = {0}, g[4] = {100, 0, 0, 0}, step[4];
+    afl_decision d = h_send(&h, 1, g, x, 0, x, 0, step);
+    cr_assert(isnan(d.score) && d.verdict == AFL_VERDICT_ACCEPTED);
     h_close(&h);
 }
 
