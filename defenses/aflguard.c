@@ -20,9 +20,10 @@
  *   accept iff ||g - s|| <= lambda ||s||  (lambda = 1.5 [mem]); accepted updates are applied
  *   as they are (step = g); rejected ones are ignored.
  * Non-finite updates and a non-finite s are rejected.
- * Caveat (docs/defenses-filters.md): on a non-IID split (bias 0.5) honest minibatch
- * gradients are ~1.7x the norm of a trusted minibatch gradient and nearly orthogonal to
- * it, so lambda = 1.5 rejects most honest updates (quickstart: FPR 0.94).
+ * Caveat (docs/defenses-filters.md): on a non-IID split (bias 0.5) honest updates are
+ * ~1.7x (one gradient) to ~2.4x (two local steps) the norm of the trusted update and
+ * nearly orthogonal to it, so lambda = 1.5 rejects most honest updates (quickstart:
+ * FPR 0.94 / 0.98); lambda = 2 trains but lets ~30% of reversed updates through.
  * score = ||g - s|| / ||s||; aux = cos(g, s).
  */
 #include <math.h>
