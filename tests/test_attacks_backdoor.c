@@ -588,29 +588,6 @@ Test(backdoor, extremes_give_finite_updates_without_crashing)
 
 /* ---- end to end ---------------------------------------------------------------------------- */
 
-/* final_asr of a run folder's summary.csv */
-static double summary_asr(const char *dir)
-{
-    char p[700];
-    snprintf(p, sizeof p, "%s/summary.csv", dir);
-    char *s = tu_read(p);
-    cr_assert_not_null(s);
-    char *hdr = s, *row = strchr(s, '\n');
-    cr_assert_not_null(row);
-    *row++ = 0;
-    int col = 0, want = -1;
-    for (char *t = strtok(hdr, ","); t; t = strtok(NULL, ","), col++)
-        if (strcmp(t, "final_asr") == 0)
-            want = col;
-    cr_assert_geq(want, 0);
-    char *save = NULL, *t = strtok_r(row, ",", &save);
-    for (int i = 0; i < want; i++)
-        t = strtok_r(NULL, ",", &save);
-    double v = atof(t);
-    free(s);
-    return v;
-}
-
 /* Measured (seed 3): ASR 0.999, test error 0.184 (no attack: ~0.17); with the default scale
  * (x clients.n = 20) ASR 0.73 and test error 0.34 at the end, fluctuating.  The MLP sees every
  * pixel; the paper CNN does not see the last two rows and columns (test below). */
@@ -635,7 +612,7 @@ Test(backdoor, scaling_backdoor_against_asyncsgd_on_fashion_mnist_reaches_high_a
     afl_run_opts o = {out, 0, 1, 0};
     afl_run_result res;
     cr_assert_eq(afl_run(cfg, &o, &res, &err), AFL_OK, "%s", err.msg);
-    double asr = summary_asr(out);
+    double asr = tu_summary_value(out, "final_asr");
     cr_assert_geq(asr, 0.9, "ASR %g", asr);
     cr_assert_lt(res.final_test_error, 0.3, "the main task broke: test error %g",
                  res.final_test_error);

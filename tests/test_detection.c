@@ -18,36 +18,6 @@
 
 #include "testutil.h"
 
-/* The value of column `col` in the one data row of summary.csv in `run_dir`. */
-static double summary_value(const char *run_dir, const char *col)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/summary.csv", run_dir);
-    char *t = tu_read(path);
-    cr_assert_not_null(t, "no %s", path);
-    char *row = strchr(t, '\n');
-    cr_assert_not_null(row);
-    *row++ = 0;
-    /* walk header and row together; summary.csv quotes only its last text columns */
-    const char *h = t, *v = row;
-    double out = NAN;
-    while (*h) {
-        const char *he = strchr(h, ',');
-        size_t hl = he ? (size_t)(he - h) : strlen(h);
-        if (hl == strlen(col) && !strncmp(h, col, hl)) {
-            out = strtod(v, NULL);
-            break;
-        }
-        const char *ve = strchr(v, ',');
-        cr_assert(he && ve, "summary.csv: column %s not found", col);
-        h = he + 1;
-        v = ve + 1;
-    }
-    free(t);
-    cr_assert(!isnan(out), "summary.csv: column %s not found or NA", col);
-    return out;
-}
-
 typedef struct {
     double tpr, fpr, err;
 } detection;
@@ -72,8 +42,9 @@ static detection run_detect(const char *scenario_path, const char *ini, const ch
     int rc = tu_sh(cmd, &log);
     cr_assert_eq(rc, 0, "%s\n%s", cmd, log);
     free(log);
-    detection d = {summary_value(out, "tpr"), summary_value(out, "fpr"),
-                   summary_value(out, "final_test_error")};
+    detection d = {tu_summary_value(out, "tpr"), tu_summary_value(out, "fpr"),
+                   tu_summary_value(out, "final_test_error")};
+    cr_assert(!isnan(d.tpr) && !isnan(d.fpr), "%s: TPR or FPR is NA", out);
     free(dir);
     return d;
 }

@@ -3,6 +3,7 @@
 #define AFL_TESTUTIL_H
 
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "sim/config.h"
+#include "sim/fsutil.h"
 #include "sim/run.h"
 
 static inline char *tu_tmpdir(void)
@@ -123,6 +125,34 @@ static inline int tu_count_lines(const char *t)
 }
 
 #define TU_AFLSIM AFL_BUILD_ROOT "/aflsim"
+
+/* The value of column `col` in the one data row of RUN_DIR/summary.csv, read as a user
+ * would; NAN where the value is NA.  The column must exist. */
+static inline double tu_summary_value(const char *run_dir, const char *col)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/summary.csv", run_dir);
+    char *t = tu_read(path);
+    cr_assert_not_null(t, "no %s", path);
+    char *row = strchr(t, '\n');
+    cr_assert_not_null(row, "%s has no data row", path);
+    *row++ = 0;
+    char *h[64], *v[64];
+    int nh = afl_csv_split(t, h, 64), nv = afl_csv_split(row, v, 64);
+    double out = NAN;
+    int found = 0;
+    for (int i = 0; i < nh && i < nv; i++)
+        if (strcmp(h[i], col) == 0) {
+            char *end;
+            double x = strtod(v[i], &end);
+            out = end == v[i] ? NAN : x;
+            found = 1;
+            break;
+        }
+    free(t);
+    cr_assert(found, "%s: no column %s", path, col);
+    return out;
+}
 
 /* A fast synthetic scenario for engine tests (softmax regression). */
 #define TU_SYNTH_INI                                                                               \
