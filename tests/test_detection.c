@@ -14,7 +14,6 @@
  *    release build of the same suite.
  */
 #include <math.h>
-#include <sys/stat.h>
 
 #include "testutil.h"
 
@@ -22,12 +21,11 @@ typedef struct {
     double tpr, fpr, err;
 } detection;
 
-/* Runs `ini` (text) or the scenario file `path` with the overrides through the CLI. */
+/* Runs the scenario file `scenario_path`, or the scenario text `ini` when it is NULL,
+ * with the overrides `sets` through the CLI. */
 static detection run_detect(const char *scenario_path, const char *ini, const char *sets)
 {
-    struct stat st;
-    cr_assert_eq(stat("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", &st), 0,
-                 "Fashion-MNIST is missing: scripts/setup installs dataset-fashion-mnist");
+    tu_require_fmnist();
     char *dir = tu_tmpdir();
     char path[700], out[700], cmd[4096];
     if (!scenario_path) {

@@ -1,16 +1,12 @@
 /* tests/test_e2e.c - end to end on real Fashion-MNIST (Debian package
  * dataset-fashion-mnist, installed by scripts/setup): AsyncSGD must learn. */
-#include <sys/stat.h>
-
 #include "defenses/defense.h"
 #include "testutil.h"
 
 static afl_run_result run_fmnist_threads(const char *ini, const char *const *sets, int threads,
                                          char *out_dir)
 {
-    struct stat st;
-    cr_assert_eq(stat("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", &st), 0,
-                 "Fashion-MNIST is missing: scripts/setup installs dataset-fashion-mnist");
+    tu_require_fmnist();
     char *dir = tu_tmpdir();
     afl_config *cfg;
     afl_err err = {0};
@@ -80,8 +76,7 @@ Test(e2e, cnn_results_identical_with_one_and_two_threads, .timeout = 300)
  * the final test error is near chance. */
 static void expect_broken(const char *const *sets)
 {
-    struct stat st;
-    cr_assert_eq(stat("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", &st), 0);
+    tu_require_fmnist();
     char *dir = tu_tmpdir();
     afl_config *cfg;
     afl_err err = {0};

@@ -126,6 +126,13 @@ static inline int tu_count_lines(const char *t)
 
 #define TU_AFLSIM AFL_BUILD_ROOT "/aflsim"
 
+/* Fails the test with the fix when the Debian package dataset-fashion-mnist is missing. */
+static inline void tu_require_fmnist(void)
+{
+    cr_assert_eq(access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK), 0,
+                 "Fashion-MNIST is missing: scripts/setup installs dataset-fashion-mnist");
+}
+
 /* The value of column `col` in the one data row of RUN_DIR/summary.csv, read as a user
  * would; NAN where the value is NA.  The column must exist. */
 static inline double tu_summary_value(const char *run_dir, const char *col)
