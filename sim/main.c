@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sim/config.h"
 #include "sim/describe.h"
@@ -255,6 +256,11 @@ static int cmd_run(int argc, char **argv)
         if (stat(sp, &st) == 0) {
             afl_config_free(cfg);
             *strrchr(sp, '/') = 0;
+            /* a kill between writing summary.csv and removing the checkpoint leaves one
+             * behind in a finished run: it has nothing left to resume */
+            char cp[4300];
+            snprintf(cp, sizeof cp, "%s/checkpoint.ckpt", sp);
+            unlink(cp);
             printf("run folder:       %s\nnothing to resume: the run already finished\n", sp);
             return 0;
         }
